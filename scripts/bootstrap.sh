@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Set up everything needle needs on a fresh Debian machine: system packages (when missing and
+# we are root), a virtualenv in .venv, and needle with all extras installed in it.
+# Called by `make demo` and `make test`; safe to run again (it does only what is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+# System packages: none are required by the core; extras that need some list them here.
+need_apt=()
+for pkg in ${NEEDLE_APT_PACKAGES:-}; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  else
+    echo "missing system packages: ${need_apt[*]} (run as root or install them)" >&2
+  fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+stamp="$VENV/.needle-installed"
+want=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -e ".[all,demo,dev]"
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,106 @@
+"""The one exception hierarchy of needle.
+
+::
+
+    NeedleError                       anything needle raises on purpose
+    ├── ConfigError                   a setting or option is wrong; the message says which
+    ├── PluginError                   a registry is inconsistent (duplicate or unknown name)
+    ├── OptionalDependencyError       an extra is not installed; the message names it
+    ├── MediaError                    one file could not be read; the scan records it and goes on
+    │   ├── MediaTooLarge             over the file-size, pixel or archive limits (bombs)
+    │   ├── UnsupportedMedia          not an image needle can decode
+    │   ├── CorruptMedia              truncated or malformed data
+    │   └── UnsafeArchiveMember       path traversal, links or absolute names in an archive
+    ├── SignalFormatError             a hash string is not valid for its signal type
+    ├── BankError                     a bank does not exist, or cannot be written
+    │   └── BankFormatError           a whole bank file is unreadable (per-line problems are
+    │                                 reported, not raised)
+    └── StoreError                    the database cannot be opened or migrated
+
+Errors that reach a user say what was wrong and what to do. ``MediaError`` subclasses carry a
+short machine-readable ``reason`` stored with the file's record.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BankError",
+    "BankFormatError",
+    "ConfigError",
+    "CorruptMedia",
+    "MediaError",
+    "MediaTooLarge",
+    "NeedleError",
+    "OptionalDependencyError",
+    "PluginError",
+    "SignalFormatError",
+    "StoreError",
+    "UnsafeArchiveMember",
+    "UnsupportedMedia",
+]
+
+
+class NeedleError(Exception):
+    """Base of every error needle raises on purpose."""
+
+
+class ConfigError(NeedleError):
+    """A setting or command-line option is invalid."""
+
+
+class PluginError(NeedleError):
+    """A plugin registry is inconsistent: a duplicate or unknown name."""
+
+
+class OptionalDependencyError(NeedleError, ImportError):
+    """An optional extra is needed but not installed."""
+
+
+class MediaError(NeedleError):
+    """A single file could not be read. Recorded per file; never stops a run."""
+
+    reason = "unreadable"
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class MediaTooLarge(MediaError):
+    """The file, its pixel count, or an archive's expanded size is over the limit."""
+
+    reason = "too-large"
+
+
+class UnsupportedMedia(MediaError):
+    """The bytes are not an image format needle decodes."""
+
+    reason = "unsupported"
+
+
+class CorruptMedia(MediaError):
+    """The file is truncated or malformed."""
+
+    reason = "corrupt"
+
+
+class UnsafeArchiveMember(MediaError):
+    """An archive member has an unsafe name (``../``, absolute path) or is a link."""
+
+    reason = "unsafe-archive-member"
+
+
+class SignalFormatError(NeedleError, ValueError):
+    """A hash string is not valid for its signal type."""
+
+
+class BankError(NeedleError):
+    """A bank does not exist or cannot be written."""
+
+
+class BankFormatError(BankError):
+    """A bank file cannot be read at all (wrong format, not JSON/XML, unreadable)."""
+
+
+class StoreError(NeedleError):
+    """The database cannot be opened, migrated, or written."""

@@ -1,0 +1,21 @@
+"""Reading media safely: folders, archives, and image decoding with limits.
+
+Knows nothing about hashes or verdicts.
+"""
+
+from __future__ import annotations
+
+from needle.media.image import DecodedImage, decode_image, to_rgb
+from needle.media.limits import DEFAULT_LIMITS, Limits
+from needle.media.source import ARCHIVE_SEPARATOR, Item, walk
+
+__all__ = [
+    "ARCHIVE_SEPARATOR",
+    "DEFAULT_LIMITS",
+    "DecodedImage",
+    "Item",
+    "Limits",
+    "decode_image",
+    "to_rgb",
+    "walk",
+]
