@@ -37,6 +37,7 @@ VERBS: dict[str, str] = {
 #: group name -> module exposing ``app`` (a Typer group)
 GROUPS: dict[str, str] = {
     "bank": "needle.cli.bank",
+    "eval": "needle.cli.evaluate",
 }
 
 
