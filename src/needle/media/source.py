@@ -61,6 +61,11 @@ class Item:
             return handle.read(limits.max_file_bytes + 1)
 
 
+def _display(path: str) -> str:
+    """A path safe to print and store: undecodable bytes in names become ``\\xNN`` escapes."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def is_archive_name(name: str) -> bool:
     lower = name.lower()
     return lower.endswith(_ZIP_SUFFIXES) or lower.endswith(_TAR_SUFFIXES)
@@ -233,14 +238,15 @@ def _walk_path(path: Path, limits: Limits, seen: set[str]) -> Iterator[Item]:
         return
     if not stat.S_ISREG(info.st_mode):
         return
-    display = str(path)
-    if is_archive_name(display):
+    real = str(path)
+    display = _display(real)
+    if is_archive_name(real):
         if info.st_size == 0:
             yield Item(display, 0, error=CorruptMedia("empty archive file (0 bytes)"))
             return
-        yield from _walk_archive(display, lambda: display, _Budget(limits), 1)
+        yield from _walk_archive(display, lambda: real, _Budget(limits), 1)
         return
-    yield Item(display, info.st_size, fs_path=display)
+    yield Item(display, info.st_size, fs_path=real)
 
 
 def walk(paths: list[str] | list[Path], limits: Limits = DEFAULT_LIMITS) -> Iterator[Item]:

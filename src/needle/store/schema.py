@@ -1,0 +1,114 @@
+"""The database schema: banks and their entries, scan jobs, file records and their matches.
+
+Changes to it go through an Alembic migration in ``migrations/versions``; the test suite
+checks that the migrations produce exactly this schema.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = ["BankEntryRow", "BankRow", "Base", "FileRow", "JobRow", "MatchRow"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict: sa.JSON, list: sa.JSON}
+
+
+class BankRow(Base):
+    __tablename__ = "bank"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    pdq_threshold: Mapped[int]
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+    entries: Mapped[list[BankEntryRow]] = relationship(
+        back_populates="bank", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class BankEntryRow(Base):
+    __tablename__ = "bank_entry"
+    __table_args__ = (sa.UniqueConstraint("bank_id", "signal_type", "value", name="uq_bank_entry"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bank_id: Mapped[int] = mapped_column(sa.ForeignKey("bank.id", ondelete="CASCADE"), index=True)
+    signal_type: Mapped[str] = mapped_column(sa.String(40))
+    value: Mapped[str] = mapped_column(sa.String(512))
+    labels: Mapped[list] = mapped_column(default=list)  # type: ignore[type-arg]
+    meta: Mapped[dict] = mapped_column(default=dict)  # type: ignore[type-arg]
+
+    bank: Mapped[BankRow] = relationship(back_populates="entries")
+
+
+class JobRow(Base):
+    """One scan of a set of roots. A killed job is resumed by the next scan of the same roots."""
+
+    __tablename__ = "scan_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    roots: Mapped[list] = mapped_column()  # type: ignore[type-arg]
+    fingerprint: Mapped[str] = mapped_column(sa.String(64), index=True)
+    options: Mapped[dict] = mapped_column(default=dict)  # type: ignore[type-arg]
+    status: Mapped[str] = mapped_column(sa.String(20), default="running")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class FileRow(Base):
+    """One file of one job: its signals, or the reason it could not be read, and later stages."""
+
+    __tablename__ = "file_record"
+    __table_args__ = (sa.UniqueConstraint("job_id", "path_key", name="uq_file_record_path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("scan_job.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(sa.Text)
+    #: sha1 of ``path``: paths can exceed what a unique index holds
+    path_key: Mapped[str] = mapped_column(sa.String(40))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    md5: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    sha1: Mapped[str | None] = mapped_column(sa.String(40))
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    pdq: Mapped[str | None] = mapped_column(sa.String(64))
+    pdq_quality: Mapped[int | None]
+    format: Mapped[str | None] = mapped_column(sa.String(20))
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    error_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    #: later stages (classification, provenance, assessment) store their results here
+    details: Mapped[dict] = mapped_column(default=dict)  # type: ignore[type-arg]
+    priority: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+    matches: Mapped[list[MatchRow]] = relationship(
+        back_populates="file", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class MatchRow(Base):
+    __tablename__ = "match"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("file_record.id", ondelete="CASCADE"), index=True
+    )
+    bank: Mapped[str] = mapped_column(sa.String(200))
+    signal_type: Mapped[str] = mapped_column(sa.String(40))
+    value: Mapped[str] = mapped_column(sa.String(512))
+    distance: Mapped[int]
+    threshold: Mapped[int]
+    transform: Mapped[str | None] = mapped_column(sa.String(20))
+    labels: Mapped[list] = mapped_column(default=list)  # type: ignore[type-arg]
+
+    file: Mapped[FileRow] = relationship(back_populates="matches")

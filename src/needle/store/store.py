@@ -1,0 +1,376 @@
+"""The store: banks, scan jobs and per-file records, on SQLite or PostgreSQL alike.
+
+Only the scan's parent process writes. Records of a batch are written in one transaction
+together with their matches, so a killed scan leaves whole records or none, and the unique
+(job, path) key makes a record impossible to store twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from needle.banks.model import Bank, BankEntry
+from needle.errors import BankError, StoreError
+from needle.match.model import Match
+from needle.signals.pdq import PDQ_MATCH_DISTANCE
+from needle.store.engine import DEFAULT_DB, create_engine, migrate
+from needle.store.schema import BankEntryRow, BankRow, FileRow, JobRow, MatchRow
+
+__all__ = ["BankSummary", "Job", "JobSummary", "Store", "StoredRecord", "path_key"]
+
+
+def path_key(path: str) -> str:
+    return hashlib.sha1(path.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True)
+class BankSummary:
+    name: str
+    pdq_threshold: int
+    description: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    roots: list[str]
+    fingerprint: str
+    status: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    job_id: int
+    status: str
+    files: int
+    errors: int
+    matched_files: int
+    errors_by_reason: dict[str, int]
+    matches_by_bank: dict[str, int]
+    matches_by_signal: dict[str, int]
+    priorities: dict[str, int]
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A file record as stored, with its matches: what reports and ``--jsonl`` read."""
+
+    path: str
+    size: int
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    pdq: str | None
+    pdq_quality: int | None
+    format: str | None
+    width: int | None
+    height: int | None
+    error: str | None
+    error_reason: str | None
+    priority: str | None
+    details: dict[str, Any]
+    matches: list[Match]
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "path": self.path,
+            "size": self.size,
+            "md5": self.md5,
+            "sha1": self.sha1,
+            "sha256": self.sha256,
+            "pdq": self.pdq,
+            "pdq_quality": self.pdq_quality,
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+            "matches": [m.to_dict() for m in self.matches],
+            "error": self.error,
+            "error_reason": self.error_reason,
+        }
+        if self.priority is not None:
+            data["priority"] = self.priority
+        data.update(self.details)
+        return data
+
+
+def _pairs(session: Session, statement: sa.Select[Any]) -> dict[str, int]:
+    return {str(key): int(value) for key, value in session.execute(statement)}
+
+
+def _fingerprint(roots: Sequence[str], options: dict[str, Any]) -> str:
+    text = json.dumps({"roots": list(roots), "options": options}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Store:
+    """Open with ``Store(url)``; the schema is migrated to the newest revision on open."""
+
+    def __init__(self, url: str = DEFAULT_DB) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        migrate(self.engine)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- banks -----------------------------------------------------------------------------
+
+    def create_bank(
+        self, name: str, *, pdq_threshold: int = PDQ_MATCH_DISTANCE, description: str = ""
+    ) -> None:
+        if not name or len(name) > 200:
+            raise BankError("a bank name must be 1 to 200 characters")
+        if not 0 <= pdq_threshold <= 256:
+            raise BankError(f"PDQ threshold must be between 0 and 256, not {pdq_threshold}")
+        with self._session.begin() as session:
+            if session.scalar(sa.select(BankRow.id).where(BankRow.name == name)) is not None:
+                raise BankError(f"bank {name!r} exists already")
+            session.add(BankRow(name=name, pdq_threshold=pdq_threshold, description=description))
+
+    def _bank_row(self, session: Session, name: str) -> BankRow:
+        row = session.scalar(sa.select(BankRow).where(BankRow.name == name))
+        if row is None:
+            known = ", ".join(session.scalars(sa.select(BankRow.name).order_by(BankRow.name)))
+            raise BankError(
+                f"no bank named {name!r} (banks: {known or 'none yet'}); "
+                "create one with: needle bank import NAME FILE"
+            )
+        return row
+
+    def has_bank(self, name: str) -> bool:
+        with self._session() as session:
+            return session.scalar(sa.select(BankRow.id).where(BankRow.name == name)) is not None
+
+    def set_bank_threshold(self, name: str, pdq_threshold: int) -> None:
+        with self._session.begin() as session:
+            self._bank_row(session, name).pdq_threshold = pdq_threshold
+
+    def add_entries(self, name: str, entries: Iterable[BankEntry]) -> int:
+        """Add entries to a bank; those already in it are skipped. Returns how many were new."""
+        with self._session.begin() as session:
+            bank = self._bank_row(session, name)
+            existing: set[tuple[str, str]] = set(
+                session.execute(  # type: ignore[arg-type]
+                    sa.select(BankEntryRow.signal_type, BankEntryRow.value).where(
+                        BankEntryRow.bank_id == bank.id
+                    )
+                )
+            )
+            rows = []
+            for entry in entries:
+                key = (entry.signal_type, entry.value)
+                if key in existing:
+                    continue
+                existing.add(key)
+                rows.append(
+                    {
+                        "bank_id": bank.id,
+                        "signal_type": entry.signal_type,
+                        "value": entry.value,
+                        "labels": list(entry.labels),
+                        "meta": dict(entry.meta),
+                    }
+                )
+            for start in range(0, len(rows), 5000):
+                session.execute(sa.insert(BankEntryRow), rows[start : start + 5000])
+            return len(rows)
+
+    def load_bank(self, name: str) -> Bank:
+        with self._session() as session:
+            row = self._bank_row(session, name)
+            entries = [
+                BankEntry(e.signal_type, e.value, tuple(e.labels), dict(e.meta))
+                for e in session.scalars(
+                    sa.select(BankEntryRow)
+                    .where(BankEntryRow.bank_id == row.id)
+                    .order_by(BankEntryRow.id)
+                )
+            ]
+            return Bank(row.name, entries, row.pdq_threshold, row.description)
+
+    def bank_names(self) -> list[str]:
+        with self._session() as session:
+            return list(session.scalars(sa.select(BankRow.name).order_by(BankRow.name)))
+
+    def list_banks(self) -> list[BankSummary]:
+        with self._session() as session:
+            counts: dict[int, dict[str, int]] = {}
+            for bank_id, signal_type, n in session.execute(
+                sa.select(BankEntryRow.bank_id, BankEntryRow.signal_type, sa.func.count())
+                .group_by(BankEntryRow.bank_id, BankEntryRow.signal_type)
+            ):
+                counts.setdefault(bank_id, {})[signal_type] = n
+            return [
+                BankSummary(b.name, b.pdq_threshold, b.description, counts.get(b.id, {}))
+                for b in session.scalars(sa.select(BankRow).order_by(BankRow.name))
+            ]
+
+    def delete_bank(self, name: str) -> None:
+        with self._session.begin() as session:
+            row = self._bank_row(session, name)
+            session.execute(sa.delete(BankEntryRow).where(BankEntryRow.bank_id == row.id))
+            session.delete(row)
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def open_job(
+        self, roots: Sequence[str], options: dict[str, Any], *, new: bool = False
+    ) -> tuple[Job, bool]:
+        """The unfinished job over the same roots and options, or a new one.
+
+        Returns the job and whether it is resumed.
+        """
+        fingerprint = _fingerprint(roots, options)
+        with self._session.begin() as session:
+            if not new:
+                row = session.scalar(
+                    sa.select(JobRow)
+                    .where(JobRow.fingerprint == fingerprint, JobRow.status == "running")
+                    .order_by(JobRow.id.desc())
+                    .limit(1)
+                )
+                if row is not None:
+                    return self._job(row), True
+            row = JobRow(roots=list(roots), fingerprint=fingerprint, options=options)
+            session.add(row)
+            session.flush()
+            return self._job(row), False
+
+    @staticmethod
+    def _job(row: JobRow) -> Job:
+        return Job(row.id, list(row.roots), row.fingerprint, row.status, dict(row.options))
+
+    def finish_job(self, job_id: int, status: str = "complete") -> None:
+        with self._session.begin() as session:
+            row = session.get(JobRow, job_id)
+            if row is None:
+                raise StoreError(f"no scan job {job_id}")
+            row.status = status
+            row.finished_at = datetime.now(UTC)
+
+    def latest_job(self) -> Job | None:
+        with self._session() as session:
+            row = session.scalar(sa.select(JobRow).order_by(JobRow.id.desc()).limit(1))
+            return self._job(row) if row else None
+
+    def done_keys(self, job_id: int) -> set[str]:
+        """Path keys already recorded for a job (what a resumed scan skips)."""
+        with self._session() as session:
+            return set(session.scalars(sa.select(FileRow.path_key).where(FileRow.job_id == job_id)))
+
+    def add_records(self, job_id: int, records: Sequence[dict[str, Any]]) -> int:
+        """Store file records and their matches in one transaction.
+
+        Each record is a dict of ``FileRow`` columns (``path`` required) plus ``matches``:
+        a list of ``Match``. Returns how many were stored.
+        """
+        if not records:
+            return 0
+        with self._session.begin() as session:
+            for record in records:
+                fields = {k: v for k, v in record.items() if k != "matches"}
+                row = FileRow(job_id=job_id, path_key=path_key(fields["path"]), **fields)
+                row.matches = [
+                    MatchRow(
+                        bank=m.bank,
+                        signal_type=m.signal_type,
+                        value=m.value,
+                        distance=m.distance,
+                        threshold=m.threshold,
+                        transform=m.transform,
+                        labels=list(m.labels),
+                    )
+                    for m in record.get("matches", ())
+                ]
+                session.add(row)
+        return len(records)
+
+    def iter_records(self, job_id: int, *, batch: int = 1000) -> Iterator[StoredRecord]:
+        """Every record of a job in path order, with its matches."""
+        last = ""
+        while True:
+            with self._session() as session:
+                rows = list(
+                    session.scalars(
+                        sa.select(FileRow)
+                        .where(FileRow.job_id == job_id, FileRow.path > last)
+                        .order_by(FileRow.path)
+                        .limit(batch)
+                        .options(selectinload(FileRow.matches))
+                    )
+                )
+            if not rows:
+                return
+            for row in rows:
+                yield StoredRecord(
+                    row.path, row.size, row.md5, row.sha1, row.sha256, row.pdq,
+                    row.pdq_quality, row.format, row.width, row.height, row.error,
+                    row.error_reason, row.priority, dict(row.details),
+                    [
+                        Match(m.bank, m.signal_type, m.value, m.distance, m.threshold,
+                              m.transform, tuple(m.labels))
+                        for m in sorted(row.matches, key=lambda m: (m.bank, m.distance, m.id))
+                    ],
+                )  # fmt: skip
+            last = rows[-1].path
+
+    def summary(self, job_id: int) -> JobSummary:
+        with self._session() as session:
+            job = session.get(JobRow, job_id)
+            if job is None:
+                raise StoreError(f"no scan job {job_id}")
+            files = session.scalar(
+                sa.select(sa.func.count()).select_from(FileRow).where(FileRow.job_id == job_id)
+            )
+            reasons = _pairs(
+                session,
+                sa.select(FileRow.error_reason, sa.func.count())
+                .where(FileRow.job_id == job_id, FileRow.error_reason.is_not(None))
+                .group_by(FileRow.error_reason),
+            )
+            matched = session.scalar(
+                sa.select(sa.func.count(sa.distinct(MatchRow.file_id)))
+                .join(FileRow, FileRow.id == MatchRow.file_id)
+                .where(FileRow.job_id == job_id)
+            )
+            by_bank = _pairs(
+                session,
+                sa.select(MatchRow.bank, sa.func.count(sa.distinct(MatchRow.file_id)))
+                .join(FileRow, FileRow.id == MatchRow.file_id)
+                .where(FileRow.job_id == job_id)
+                .group_by(MatchRow.bank),
+            )
+            by_signal = _pairs(
+                session,
+                sa.select(MatchRow.signal_type, sa.func.count(sa.distinct(MatchRow.file_id)))
+                .join(FileRow, FileRow.id == MatchRow.file_id)
+                .where(FileRow.job_id == job_id)
+                .group_by(MatchRow.signal_type),
+            )
+            priorities = _pairs(
+                session,
+                sa.select(FileRow.priority, sa.func.count())
+                .where(FileRow.job_id == job_id, FileRow.priority.is_not(None))
+                .group_by(FileRow.priority),
+            )
+            return JobSummary(
+                job_id, job.status, files or 0, sum(reasons.values()), matched or 0,
+                dict(reasons), by_bank, by_signal, priorities,
+            )  # fmt: skip

@@ -1,0 +1,94 @@
+"""One storage suite, run against SQLite and (when NEEDLE_TEST_PG is set) PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from needle.banks.model import BankEntry
+from needle.errors import BankError
+from needle.match.model import Match
+from needle.store import Store
+from needle.store.schema import Base
+
+MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    store = Store(db_url)
+    try:
+        with store.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+    finally:
+        store.close()
+
+
+def test_banks_round_trip_and_skip_duplicates(db_url: str) -> None:
+    with Store(db_url) as store:
+        store.create_bank("known", pdq_threshold=20, description="demo")
+        entries = [
+            BankEntry("md5", MD5, ("cat-a",), {"MediaID": "7"}),
+            BankEntry("pdq", PDQ),
+            BankEntry("md5", MD5),  # duplicate
+        ]
+        assert store.add_entries("known", entries) == 2
+        assert store.add_entries("known", entries) == 0
+        bank = store.load_bank("known")
+        assert bank.pdq_threshold == 20
+        assert bank.entries[0] == BankEntry("md5", MD5, ("cat-a",), {"MediaID": "7"})
+        (summary,) = store.list_banks()
+        assert summary.counts == {"md5": 1, "pdq": 1}
+        with pytest.raises(BankError, match="exists already"):
+            store.create_bank("known")
+        with pytest.raises(BankError, match="no bank named 'other'"):
+            store.load_bank("other")
+        store.delete_bank("known")
+        assert store.bank_names() == []
+
+
+def test_jobs_resume_and_records_are_unique(db_url: str) -> None:
+    with Store(db_url) as store:
+        job, resumed = store.open_job(["/evidence"], {"banks": []})
+        assert not resumed
+        match = Match("known", "pdq", PDQ, 4, 31, "rotate90", ("x",))
+        store.add_records(
+            job.id,
+            [
+                {"path": "/evidence/a.jpg", "size": 10, "md5": MD5, "matches": [match]},
+                {"path": "/evidence/b.jpg", "size": 0, "error": "empty", "error_reason": "corrupt"},
+            ],
+        )
+        again, resumed = store.open_job(["/evidence"], {"banks": []})
+        assert resumed and again.id == job.id
+        assert len(store.done_keys(job.id)) == 2
+        with pytest.raises(sa.exc.IntegrityError):
+            store.add_records(job.id, [{"path": "/evidence/a.jpg", "size": 10}])
+        assert len(store.done_keys(job.id)) == 2  # the failed batch left nothing behind
+
+        records = list(store.iter_records(job.id, batch=1))
+        assert [r.path for r in records] == ["/evidence/a.jpg", "/evidence/b.jpg"]
+        assert records[0].matches == [match]
+        assert records[1].to_dict()["error"] == "empty"
+
+        summary = store.summary(job.id)
+        assert (summary.files, summary.errors, summary.matched_files) == (2, 1, 1)
+        assert summary.matches_by_bank == {"known": 1}
+        assert summary.errors_by_reason == {"corrupt": 1}
+
+        store.finish_job(job.id)
+        fresh, resumed = store.open_job(["/evidence"], {"banks": []})
+        assert not resumed and fresh.id != job.id
+        other, resumed = store.open_job(["/evidence"], {"banks": ["known"]})
+        assert not resumed and other.id != fresh.id
+
+
+def test_unicode_and_long_paths(db_url: str) -> None:
+    with Store(db_url) as store:
+        job, _ = store.open_job(["/e"], {})
+        long_path = "/e/" + "d/" * 2000 + "ü.jpg"
+        store.add_records(job.id, [{"path": long_path, "size": 1}, {"path": "/e/日本.jpg", "size": 2}])
+        assert {r.path for r in store.iter_records(job.id)} == {long_path, "/e/日本.jpg"}
