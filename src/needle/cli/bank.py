@@ -1,14 +1,160 @@
-"""``needle bank`` (being written)."""
+"""``needle bank``: create, fill, list and export the hash lists scans match against."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.table import Table
+
+from needle.banks import BankEntry, format_names, read_bank_file, write_bank_file
+from needle.cli._common import DB_OPTION, console, err_console, open_store
+from needle.errors import BankError, SignalFormatError
+from needle.signals import infer_type, registry
+from needle.signals.pdq import PDQ_MATCH_DISTANCE
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Manage hash banks (not yet available in this build).")
+app = typer.Typer(
+    help=(
+        "Manage banks: named hash lists of known material that scans match against.\n\n"
+        "Import from plain text, CSV, ThreatExchange .te, Project VIC VICS JSON, StopNCII "
+        "JSON or NCMEC hash-sharing XML; each bank has its own PDQ distance threshold."
+    ),
+    no_args_is_help=True,
+)
+
+FORMAT_HELP = "File format (default: guessed from the name and content)."
+
+
+@app.command("import")
+def import_(
+    name: str = typer.Argument(..., help="Bank to add to (created if it does not exist)."),
+    files: list[Path] = typer.Argument(..., help="Hash list files.", exists=True, dir_okay=False),
+    format: str | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+    signal_type: str | None = typer.Option(
+        None, "--type", "-t", help="Signal type of bare hashes (md5, sha1, sha256, pdq)."
+    ),
+    threshold: int | None = typer.Option(
+        None, "--threshold", help=f"PDQ distance threshold of a new bank [{PDQ_MATCH_DISTANCE}]."
+    ),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Import hash lists into a bank.
+
+    Lines or records that cannot be read are reported with their line number and skipped;
+    everything else in the file is imported. Hashes already in the bank are not added twice.
+
+    Example: needle bank import known vics-export.json
+    """
+    store = open_store(db)
+    try:
+        if not store.has_bank(name):
+            store.create_bank(name, pdq_threshold=threshold or PDQ_MATCH_DISTANCE)
+            err_console.print(f"created bank {name!r}")
+        elif threshold is not None:
+            store.set_bank_threshold(name, threshold)
+        for file in files:
+            result = read_bank_file(file, format=format, signal_type=signal_type)
+            added = store.add_entries(name, result.entries)
+            for problem in result.problems[:50]:
+                err_console.print(f"[yellow]{file}: {problem}[/]")
+            if len(result.problems) > 50:
+                err_console.print(f"[yellow]{file}: … {len(result.problems) - 50} more[/]")
+            console.print(
+                f"{file}: {result.format}: {len(result.entries)} read, {added} new, "
+                f"{len(result.problems)} skipped"
+            )
+    finally:
+        store.close()
+
+
+@app.command("add")
+def add(
+    name: str = typer.Argument(..., help="Bank to add to (created if it does not exist)."),
+    hashes: list[str] = typer.Argument(..., help="Hash values."),
+    signal_type: str | None = typer.Option(
+        None, "--type", "-t", help="Signal type (default: from the length; 64 digits needs it)."
+    ),
+    label: list[str] = typer.Option(None, "--label", "-l", help="Label for these (repeatable)."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Add single hashes to a bank.
+
+    Example: needle bank add known d8f8f0cce0f4e84d0e370a22038f67f0b36e2ed596621e1d33e6b39c4e9c9b22 -t pdq
+    """
+    entries = []
+    for value in hashes:
+        kind = signal_type or infer_type(value)
+        try:
+            entries.append(BankEntry(kind, registry.get(kind).validate(value), tuple(label or ())))
+        except SignalFormatError as exc:
+            raise BankError(f"{value!r}: {exc}") from None
+    store = open_store(db)
+    try:
+        if not store.has_bank(name):
+            store.create_bank(name)
+        added = store.add_entries(name, entries)
+        console.print(f"{added} added to {name!r} ({len(entries) - added} were there already)")
+    finally:
+        store.close()
+
+
+@app.command("export")
+def export(
+    name: str = typer.Argument(..., help="Bank to export."),
+    file: Path = typer.Argument(..., help="File to write."),
+    format: str = typer.Option("csv", "--format", "-f", help="One of: " + ", ".join(format_names())),
+    signal_type: str | None = typer.Option(None, "--type", "-t", help="Only this signal type."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Export a bank to a file, e.g. to share it with a partner.
+
+    Example: needle bank export known known.csv --format csv
+    """
+    store = open_store(db)
+    try:
+        bank = store.load_bank(name)
+    finally:
+        store.close()
+    entries = [e for e in bank.entries if signal_type is None or e.signal_type == signal_type]
+    written = write_bank_file(entries, file, format=format, signal_type=signal_type)
+    skipped = len(entries) - written
+    console.print(f"{written} entries written to {file}" + (
+        f" ({skipped} of a type {format} cannot hold were left out)" if skipped else ""
+    ))
 
 
 @app.command("list")
-def list_banks() -> None:
-    """List banks."""
+def list_(db: str | None = DB_OPTION) -> None:
+    """List banks with their PDQ threshold and entry counts."""
+    store = open_store(db)
+    try:
+        banks = store.list_banks()
+    finally:
+        store.close()
+    if not banks:
+        console.print("no banks yet: needle bank import NAME FILE")
+        return
+    table = Table("bank", "pdq threshold", "entries", "by type")
+    for bank in banks:
+        by_type = ", ".join(f"{k} {v}" for k, v in sorted(bank.counts.items()))
+        table.add_row(bank.name, str(bank.pdq_threshold), str(sum(bank.counts.values())), by_type)
+    console.print(table)
+
+
+@app.command("delete")
+def delete(
+    name: str = typer.Argument(..., help="Bank to delete."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Delete a bank and its entries (scan records keep their matches)."""
+    if not yes:
+        typer.confirm(f"delete bank {name!r} and all its entries?", abort=True)
+    store = open_store(db)
+    try:
+        store.delete_bank(name)
+    finally:
+        store.close()
+    console.print(f"deleted {name!r}")

@@ -302,16 +302,24 @@ class Store:
                 session.add(row)
         return len(records)
 
-    def iter_records(self, job_id: int, *, batch: int = 1000) -> Iterator[StoredRecord]:
-        """Every record of a job in path order, with its matches."""
+    def iter_records(
+        self, job_id: int, *, only: str | None = None, batch: int = 1000
+    ) -> Iterator[StoredRecord]:
+        """Every record of a job in path order, with its matches.
+
+        ``only="matched"`` keeps records with a match, ``only="errors"`` unreadable ones.
+        """
         last = ""
         while True:
+            query = sa.select(FileRow).where(FileRow.job_id == job_id, FileRow.path > last)
+            if only == "matched":
+                query = query.where(FileRow.matches.any())
+            elif only == "errors":
+                query = query.where(FileRow.error.is_not(None))
             with self._session() as session:
                 rows = list(
                     session.scalars(
-                        sa.select(FileRow)
-                        .where(FileRow.job_id == job_id, FileRow.path > last)
-                        .order_by(FileRow.path)
+                        query.order_by(FileRow.path)
                         .limit(batch)
                         .options(selectinload(FileRow.matches))
                     )

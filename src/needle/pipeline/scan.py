@@ -1,0 +1,234 @@
+"""A resumable scan: walk -> workers compute signals -> parent matches and stores in batches.
+
+In: root paths, an open ``Store``, the banks to match against. Out: a ``ScanResult`` with the
+job and its summary; every file becomes one stored record (its signals and matches, or the
+reason it could not be read).
+
+Resume: a job is identified by its roots and options. Records are committed in batches;
+a scan killed at any moment leaves only whole batches behind, and the next scan of the same
+roots skips every path already recorded, so no file is hashed twice and none is lost or
+stored twice (the unique (job, path) key backs this up).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.context import BaseContext
+from dataclasses import dataclass
+from typing import Any
+
+from needle.banks.model import Bank
+from needle.match import Matcher
+from needle.media import Item, walk
+from needle.pipeline.worker import FileRecord, ScanOptions, compute_file
+from needle.store import Job, JobSummary, Store, path_key
+
+__all__ = ["ScanProgress", "ScanResult", "default_workers", "run_scan"]
+
+#: records written per transaction; small enough that a kill loses little work
+BATCH_SIZE = 64
+#: longest time completed records wait in memory before they are written
+FLUSH_SECONDS = 1.0
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    found: int
+    done: int
+    skipped: int
+    errors: int
+    matched: int
+    walking: bool
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    job: Job
+    resumed: bool
+    skipped: int
+    processed: int
+    elapsed: float
+    summary: JobSummary
+
+
+def _row(record: FileRecord) -> dict[str, Any]:
+    data = record.to_dict()
+    return {
+        "path": record.path,
+        "size": record.size,
+        "md5": data["md5"],
+        "sha1": data["sha1"],
+        "sha256": data["sha256"],
+        "pdq": data["pdq"],
+        "pdq_quality": data["pdq_quality"],
+        "format": record.format,
+        "width": record.width,
+        "height": record.height,
+        "error": record.error,
+        "error_reason": record.error_reason,
+    }
+
+
+def _pending(items: Iterable[Item], done: set[str], skipped: list[int]) -> Iterator[Item]:
+    for item in items:
+        if path_key(item.path) in done:
+            skipped[0] += 1
+            continue
+        yield item
+
+
+def _results_inline(items: Iterator[Item], options: ScanOptions) -> Iterator[FileRecord]:
+    for item in items:
+        yield compute_file(item, options)
+
+
+def _crashed(item: Item) -> FileRecord:
+    return FileRecord(
+        item.path,
+        item.size,
+        error="the decoder crashed on this file (worker process died); it may be hostile",
+        error_reason="crash",
+    )
+
+
+def _isolate(items: list[Item], options: ScanOptions, context: BaseContext) -> Iterator[FileRecord]:
+    """After a worker died, run the items that were in flight one at a time to find the culprit."""
+    for item in items:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as single:
+            try:
+                yield single.submit(compute_file, item, options).result()
+            except BrokenProcessPool:
+                yield _crashed(item)
+
+
+def _results_pool(items: Iterator[Item], options: ScanOptions, workers: int) -> Iterator[FileRecord]:
+    """Records as workers finish them, with a bounded number of items in flight.
+
+    A worker that dies (a decoder crashing on a hostile file) does not stop the scan: the
+    items in flight are retried one by one and the one that kills its worker again is
+    recorded with the reason ``crash``.
+    """
+    context = multiprocessing.get_context("forkserver")
+    window = workers * 4
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    in_flight: dict[Future[FileRecord], Item] = {}
+
+    def drain(block_until: int) -> Iterator[FileRecord]:
+        nonlocal pool
+        while len(in_flight) > block_until:
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                item = in_flight.pop(future)
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    suspects = [item]
+                    for other, other_item in list(in_flight.items()):
+                        if other.done() and not other.cancelled() and other.exception() is None:
+                            yield other.result()
+                        else:
+                            suspects.append(other_item)
+                    in_flight.clear()
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    yield from _isolate(suspects, options, context)
+                    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+                    return
+
+    try:
+        for item in items:
+            if item.error is not None:
+                yield compute_file(item, options)  # nothing to compute: record the reason
+                continue
+            in_flight[pool.submit(compute_file, item, options)] = item
+            yield from drain(window - 1)
+        yield from drain(0)
+    finally:
+        for future in in_flight:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_scan(
+    paths: Sequence[str],
+    *,
+    store: Store,
+    banks: Sequence[Bank] = (),
+    workers: int | None = None,
+    options: ScanOptions | None = None,
+    new: bool = False,
+    progress: Callable[[ScanProgress], None] | None = None,
+) -> ScanResult:
+    """Scan ``paths`` into ``store``, resuming an unfinished scan of the same paths."""
+    options = options or ScanOptions()
+    workers = default_workers() if workers is None else workers
+    roots = sorted(os.path.abspath(p) for p in paths)
+    job_options = {"banks": sorted(bank.name for bank in banks)}
+    job, resumed = store.open_job(roots, job_options, new=new)
+    done = store.done_keys(job.id) if resumed else set()
+    matcher = Matcher(banks)
+
+    started = time.monotonic()
+    skipped = [0]
+    counts = {"found": 0, "done": 0, "errors": 0, "matched": 0}
+    walking = [True]
+
+    def counted(items: Iterator[Item]) -> Iterator[Item]:
+        for item in items:
+            counts["found"] += 1
+            yield item
+        walking[0] = False
+
+    items = _pending(counted(walk(roots, options.limits)), done, skipped)
+    results = (
+        _results_inline(items, options)
+        if workers <= 1
+        else _results_pool(items, options, workers)
+    )
+
+    buffer: list[FileRecord] = []
+    last_flush = time.monotonic()
+
+    def flush() -> None:
+        nonlocal last_flush
+        if buffer:
+            matches = matcher.match_many([record.signals for record in buffer])
+            rows = []
+            for record, found in zip(buffer, matches, strict=True):
+                row = _row(record)
+                row["matches"] = found
+                rows.append(row)
+                counts["errors"] += record.error is not None
+                counts["matched"] += bool(found)
+            store.add_records(job.id, rows)
+            counts["done"] += len(rows)
+            buffer.clear()
+        last_flush = time.monotonic()
+        if progress is not None:
+            progress(
+                ScanProgress(
+                    counts["found"], counts["done"], skipped[0], counts["errors"],
+                    counts["matched"], walking[0],
+                )
+            )  # fmt: skip
+
+    try:
+        for record in results:
+            buffer.append(record)
+            if len(buffer) >= BATCH_SIZE or time.monotonic() - last_flush >= FLUSH_SECONDS:
+                flush()
+    finally:
+        # on Ctrl-C or an error, keep what is finished: the next scan resumes after it
+        flush()
+    store.finish_job(job.id)
+    return ScanResult(
+        job, resumed, skipped[0], counts["done"], time.monotonic() - started, store.summary(job.id)
+    )
