@@ -16,7 +16,8 @@ __all__ = ["Named", "Registry"]
 
 
 class Named(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
 
 T = TypeVar("T", bound=Named)

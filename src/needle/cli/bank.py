@@ -118,11 +118,8 @@ def export(
     finally:
         store.close()
     entries = [e for e in bank.entries if signal_type is None or e.signal_type == signal_type]
-    written = write_bank_file(entries, file, format=format, signal_type=signal_type)
-    skipped = len(entries) - written
-    console.print(f"{written} entries written to {file}" + (
-        f" ({skipped} of a type {format} cannot hold were left out)" if skipped else ""
-    ))
+    result = write_bank_file(entries, file, format=format, signal_type=signal_type)
+    console.print(result.summary())
 
 
 @app.command("list")

@@ -1,0 +1,119 @@
+"""Helpers every bank format shares: signal-type names, value validation, de-duplication.
+
+In: raw type names and hash strings as a file spells them, one record at a time.
+Out: ``BankEntry`` values normalised by their signal type, collected once each into an
+``ImportResult``, and an ``ImportProblem`` for every record that could not be used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO
+
+from needle.banks.model import BankEntry, ImportProblem, ImportResult
+from needle.errors import SignalFormatError
+from needle.signals import infer_type, registry
+
+__all__ = [
+    "TYPE_ALIASES",
+    "Collector",
+    "decoded_lines",
+    "make_entry",
+    "resolve_type",
+    "shorten",
+]
+
+#: spellings of signal types in files written by other tools, to needle's names
+#: (python-threatexchange indicator types ``HASH_*`` and signal names ``video_md5``).
+TYPE_ALIASES: Mapping[str, str] = {
+    "hash_md5": "md5",
+    "video_md5": "md5",
+    "hash_sha1": "sha1",
+    "hash_sha256": "sha256",
+    "hash_pdq": "pdq",
+    "pdq_hash": "pdq",
+}
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters for an error message, with repr quoting."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def resolve_type(name: str) -> str:
+    """Needle's name for a signal type spelled ``name`` in a file, or ``SignalFormatError``."""
+    key = name.strip().lower()
+    key = TYPE_ALIASES.get(key, key)
+    if key not in registry:
+        known = ", ".join(sorted(registry.names()))
+        raise SignalFormatError(f"unknown signal type {shorten(name)} (known: {known})")
+    return key
+
+
+def make_entry(
+    signal_type: str | None,
+    value: str,
+    labels: Iterable[str] = (),
+    meta: Mapping[str, str] | None = None,
+) -> BankEntry:
+    """A validated entry. ``signal_type`` None infers it from the hex length.
+
+    Raises ``SignalFormatError`` with a message fit for an ``ImportProblem``.
+    """
+    signal_type = infer_type(value) if signal_type is None else resolve_type(signal_type)
+    normalised = registry.get(signal_type).validate(value)
+    clean_labels: list[str] = []
+    for label in labels:
+        label = label.strip()
+        if label and label not in clean_labels:
+            clean_labels.append(label)
+    return BankEntry(signal_type, normalised, tuple(clean_labels), dict(meta or {}))
+
+
+class Collector:
+    """Builds an ``ImportResult``: each (type, value) kept once, problems in file order.
+
+    A value seen again is merged into the first entry: its new labels are added, and so are
+    meta keys the first entry lacks; where both have a key, the first value is kept.
+    """
+
+    def __init__(self, format_name: str) -> None:
+        self.result = ImportResult(format_name)
+        self._index: dict[tuple[str, str], int] = {}
+
+    def add(self, entry: BankEntry) -> None:
+        key = (entry.signal_type, entry.value)
+        at = self._index.get(key)
+        if at is None:
+            self._index[key] = len(self.result.entries)
+            self.result.entries.append(entry)
+            return
+        old = self.result.entries[at]
+        labels = old.labels + tuple(label for label in entry.labels if label not in old.labels)
+        meta = {**entry.meta, **old.meta}
+        if labels != old.labels or meta != dict(old.meta):
+            self.result.entries[at] = BankEntry(old.signal_type, old.value, labels, meta)
+
+    def problem(self, line: int, message: str) -> None:
+        self.result.problems.append(ImportProblem(line, message))
+
+
+def decoded_lines(
+    stream: IO[bytes], collector: Collector, *, keep_ends: bool = False
+) -> Iterator[tuple[int, str]]:
+    """(1-based line number, text) for every line of ``stream``.
+
+    The line ending is removed unless ``keep_ends`` (the csv module needs it to keep a line
+    break inside a quoted field intact). A line that is not UTF-8 is reported to
+    ``collector`` and yielded as an empty line, so that line numbers after it stay right.
+    A UTF-8 byte-order mark is dropped.
+    """
+    for number, raw in enumerate(stream, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            collector.problem(number, f"not UTF-8 text (bad byte at column {exc.start + 1})")
+            text = "\n" if raw.endswith(b"\n") else ""
+        yield number, text if keep_ends else text.rstrip("\r\n")
