@@ -48,7 +48,7 @@ def test_kill_minus_nine_then_resume(tmp_path: Path) -> None:
         _scan(folder, db, "--workers", "2", "--quiet"),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
     while _count(db) == 0 and proc.poll() is None and time.monotonic() < deadline:

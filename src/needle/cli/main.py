@@ -33,6 +33,9 @@ app = typer.Typer(
 VERBS: dict[str, str] = {
     "scan": "needle.cli.scan",
     "hash": "needle.cli.hash",
+    "provenance": "needle.cli.provenance",
+    "classify": "needle.cli.classify",
+    "guard": "needle.cli.guard",
 }
 #: group name -> module exposing ``app`` (a Typer group)
 GROUPS: dict[str, str] = {
@@ -66,22 +69,10 @@ def main() -> None:
     """Run the CLI, turning needle's own errors into a one-line message and exit code 3.
 
     Exit codes: 0 success, 1 and 2 are the verb's own answers (``needle guard``: review,
-    block; click: usage error is 2), 3 a needle error with its message, 130 interrupted.
+    block; a usage error is 2), 3 a needle error with its message, 130 interrupted.
     """
     try:
-        app(standalone_mode=False)
+        app()  # standalone: click handles --help, usage errors and the verbs' exit codes
     except NeedleError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(3)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
