@@ -28,7 +28,11 @@ def _count(db: Path) -> int:
 
 
 def _scan(folder: Path, db: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "needle", "scan", str(folder), "--db", str(db), *extra]
+    # classifiers off: this test is about resuming, and runs faster without models
+    return [
+        sys.executable, "-m", "needle", "scan", str(folder), "--db", str(db), "--no-classify",
+        *extra,
+    ]  # fmt: skip
 
 
 @pytest.mark.slow

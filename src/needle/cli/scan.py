@@ -19,6 +19,7 @@ from needle.banks.model import Bank
 from needle.cli._common import DB_OPTION, console, err_console, open_store
 from needle.errors import ConfigError
 from needle.pipeline.scan import ScanProgress, ScanResult, default_workers, run_scan
+from needle.pipeline.worker import ScanOptions
 from needle.report import write_jsonl
 from needle.store import Store
 
@@ -42,13 +43,40 @@ def command(
     new: bool = typer.Option(
         False, "--new", help="Start a new scan even if an unfinished one of these paths exists."
     ),
+    classify: bool = typer.Option(
+        True, "--classify/--no-classify", help="Score new material with the classifiers."
+    ),
+    classifiers: str | None = typer.Option(
+        None,
+        "--classifiers",
+        help="Comma-separated classifiers to run (default: nudenet,age and any configured).",
+    ),
+    classifier_config: Path | None = typer.Option(
+        None,
+        "--classifier-config",
+        exists=True,
+        dir_okay=False,
+        help="TOML file configuring classifiers (e.g. your own ONNX or HTTP model).",
+    ),
+    provenance: bool = typer.Option(
+        True, "--provenance/--no-provenance", help="Read AI-generation and camera evidence."
+    ),
+    textguard: bool = typer.Option(
+        True,
+        "--textguard/--no-textguard",
+        help="Check file and folder names and embedded prompts with the text guard.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
-    """Scan folders and archives for known material.
+    """Scan folders and archives: known material first, then likely new material.
 
     Every file gets md5, sha1, sha256 and a PDQ perceptual hash (with its 8 rotations and
-    flips), is matched against the banks, and is stored as one record in the database.
-    Files that cannot be read are recorded with the reason; the scan goes on.
+    flips) and is matched against the banks. Images are scored by the classifiers
+    (explicit content, apparent age of faces), checked for AI-generation and camera
+    evidence, and their names and embedded prompts go through the text guard. Each file
+    gets a priority (critical, high, medium, low, none) with the reasons, and is stored
+    as one record in the database. Files that cannot be read are recorded with the
+    reason; the scan goes on.
 
     A scan that is interrupted (Ctrl-C, a crash, kill -9) continues where it stopped when
     you run the same command again: nothing is hashed twice, nothing is lost.
@@ -62,6 +90,23 @@ def command(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise ConfigError(f"no such file or folder: {', '.join(missing)}")
+    options = ScanOptions(
+        classify=classify,
+        classifiers=tuple(classifiers.split(",")) if classifiers else None,
+        classify_config=str(classifier_config) if classifier_config else None,
+        provenance=provenance,
+        textguard=textguard,
+    )
+    if classify:
+        # a missing model or extra is a setup problem: say so now, not once per file
+        from needle.classify import load_classifiers
+
+        load_classifiers(
+            list(options.classifiers) if options.classifiers else None,
+            options.classify_config,
+            threads=1,
+            load=True,
+        )
     store = open_store(db)
     try:
         names = bank or store.bank_names()
@@ -71,7 +116,7 @@ def command(
                 "[yellow]no banks: files are hashed but matched against nothing "
                 "(add one with: needle bank import NAME FILE)[/]"
             )
-        result = _run(paths, store, banks, workers, new, quiet)
+        result = _run(paths, store, banks, options, workers, new, quiet)
         if jsonl is not None:
             count = write_jsonl(store, result.job.id, jsonl)
             if not quiet:
@@ -84,7 +129,13 @@ def command(
 
 
 def _run(
-    paths: list[Path], store: Store, banks: list[Bank], workers: int, new: bool, quiet: bool
+    paths: list[Path],
+    store: Store,
+    banks: list[Bank],
+    options: ScanOptions,
+    workers: int,
+    new: bool,
+    quiet: bool,
 ) -> ScanResult:
     columns = (
         SpinnerColumn(),
@@ -110,6 +161,7 @@ def _run(
                 store=store,
                 banks=banks,
                 workers=workers,
+                options=options,
                 new=new,
                 progress=update,
             )
@@ -136,16 +188,17 @@ def _print_summary(result: ScanResult, bank_names: list[str]) -> None:
         table.add_row(f"  bank {name}", str(s.matches_by_bank.get(name, 0)))
     for signal, n in sorted(s.matches_by_signal.items()):
         table.add_row(f"  by {signal}", str(n))
-    for priority, n in sorted(s.priorities.items()):
-        table.add_row(f"priority {priority}", str(n))
+    for priority in ("critical", "high", "medium", "low", "none"):
+        if priority in s.priorities:
+            table.add_row(f"priority {priority}", str(s.priorities[priority]))
     table.add_row("could not be read", str(s.errors))
     for reason, n in sorted(s.errors_by_reason.items()):
         table.add_row(f"  {reason}", str(n))
     console.print(table)
 
 
-#: files listed by name in the summary; the rest are in --jsonl and the database
-LISTED = 25
+#: files listed by name in each table of the summary; the rest are in --jsonl and the database
+LISTED = 10
 
 
 def _print_findings(store: Store, job_id: int) -> None:
@@ -160,11 +213,32 @@ def _print_findings(store: Store, job_id: int) -> None:
                             m.transform or "")  # fmt: skip
     if matched.row_count:
         console.print(matched)
+
+    review = Table("file", "priority", "first reason", title="Review first (new material)")
+    shown = 0
+    for priority in ("critical", "high", "medium"):
+        for record in store.iter_records(job_id, priority=priority):
+            if record.matches:
+                continue  # listed above
+            if shown == LISTED:
+                break
+            reasons = record.details.get("reasons") or [{}]
+            review.add_row(record.path, priority, str(reasons[0].get("text", "")))
+            shown += 1
+    if review.row_count:
+        console.print(review)
+
     errors = Table("unreadable file", "reason", "detail", title="Could not be read")
-    for n, record in enumerate(store.iter_records(job_id, only="errors")):
+    for n, record in enumerate(store.iter_records(job_id, only="readable-errors")):
         if n == LISTED:
             errors.add_row("…", "", "")
             break
         errors.add_row(record.path, record.error_reason or "", record.error or "")
     if errors.row_count:
         console.print(errors)
+    unsupported = store.summary(job_id).errors_by_reason.get("unsupported", 0)
+    if unsupported:
+        console.print(
+            f"{unsupported} files are not images needle decodes (text, video, ...); "
+            "they are recorded with their hashes (see --jsonl)."
+        )

@@ -19,11 +19,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from needle.assess import Assessment, assess
 from needle.banks.model import Bank
 from needle.match import Matcher
+from needle.match.model import Match
 from needle.media import Item, walk
 from needle.pipeline.worker import FileRecord, ScanOptions, compute_file
 from needle.store import Job, JobSummary, Store, path_key
@@ -60,8 +62,45 @@ class ScanResult:
     summary: JobSummary
 
 
-def _row(record: FileRecord) -> dict[str, Any]:
+#: text-guard fields kept per record (the policy is the same for the whole scan)
+GUARD_KEYS = ("decision", "categories", "score", "evidence", "languages")
+
+
+def _details(record: FileRecord, assessment: Assessment) -> dict[str, Any]:
+    """What later stages found, as stored in the record's ``details`` (JSON).
+
+    An embedded prompt is kept under ``_embedded_prompt``: stored for the text guard and for
+    reviewers who ask for it, left out of exports unless asked for.
+    """
+    details: dict[str, Any] = {"reasons": [r.to_dict() for r in assessment.reasons]}
+    if record.classifications:
+        details["classifications"] = [c.to_dict() for c in record.classifications]
+    if record.provenance is not None:
+        details["provenance"] = record.provenance.to_dict(include_prompt=False)
+        prompt = getattr(record.provenance, "prompt", None)
+        if prompt:
+            details["_embedded_prompt"] = {
+                "prompt": prompt,
+                "negative_prompt": getattr(record.provenance, "negative_prompt", None),
+            }
+    if record.guard:
+        details["textguard"] = [
+            {"source": source, **{k: v for k, v in result.to_dict().items() if k in GUARD_KEYS}}
+            for source, result in record.guard
+        ]
+    if record.stage_errors:
+        details["stage_errors"] = dict(record.stage_errors)
+    return details
+
+
+def _row(record: FileRecord, matches: list[Match]) -> dict[str, Any]:
     data = record.to_dict()
+    assessment = assess(
+        matches=matches,
+        classifications=record.classifications,
+        provenance=record.provenance,
+        guard=record.guard,
+    )
     return {
         "path": record.path,
         "size": record.size,
@@ -75,6 +114,9 @@ def _row(record: FileRecord) -> dict[str, Any]:
         "height": record.height,
         "error": record.error,
         "error_reason": record.error_reason,
+        "priority": assessment.priority.label,
+        "details": _details(record, assessment),
+        "matches": matches,
     }
 
 
@@ -171,7 +213,8 @@ def run_scan(
     options = options or ScanOptions()
     workers = default_workers() if workers is None else workers
     roots = sorted(os.path.abspath(p) for p in paths)
-    job_options = {"banks": sorted(bank.name for bank in banks)}
+    options = replace(options, roots=tuple(roots))
+    job_options = {"banks": sorted(bank.name for bank in banks), **options.fingerprint()}
     job, resumed = store.open_job(roots, job_options, new=new)
     done = store.done_keys(job.id) if resumed else set()
     matcher = Matcher(banks)
@@ -203,9 +246,7 @@ def run_scan(
             matches = matcher.match_many([record.signals for record in buffer])
             rows = []
             for record, found in zip(buffer, matches, strict=True):
-                row = _row(record)
-                row["matches"] = found
-                rows.append(row)
+                rows.append(_row(record, found))
                 counts["errors"] += record.error is not None
                 counts["matched"] += bool(found)
             store.add_records(job.id, rows)

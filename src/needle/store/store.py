@@ -99,7 +99,7 @@ class StoredRecord:
         }
         if self.priority is not None:
             data["priority"] = self.priority
-        data.update(self.details)
+        data.update({k: v for k, v in self.details.items() if not k.startswith("_")})
         return data
 
 
@@ -303,11 +303,18 @@ class Store:
         return len(records)
 
     def iter_records(
-        self, job_id: int, *, only: str | None = None, batch: int = 1000
+        self,
+        job_id: int,
+        *,
+        only: str | None = None,
+        priority: str | None = None,
+        batch: int = 1000,
     ) -> Iterator[StoredRecord]:
         """Every record of a job in path order, with its matches.
 
-        ``only="matched"`` keeps records with a match, ``only="errors"`` unreadable ones.
+        ``only="matched"`` keeps records with a match, ``only="errors"`` unreadable ones
+        (``only="readable-errors"``: leaving out files that are not images at all);
+        ``priority`` keeps one priority.
         """
         last = ""
         while True:
@@ -316,6 +323,12 @@ class Store:
                 query = query.where(FileRow.matches.any())
             elif only == "errors":
                 query = query.where(FileRow.error.is_not(None))
+            elif only == "readable-errors":
+                query = query.where(
+                    FileRow.error.is_not(None), FileRow.error_reason != "unsupported"
+                )
+            if priority is not None:
+                query = query.where(FileRow.priority == priority)
             with self._session() as session:
                 rows = list(
                     session.scalars(
