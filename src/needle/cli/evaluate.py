@@ -16,8 +16,13 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-#: evaluation name -> module exposing ``command``
-EVALS: dict[str, str] = {}
+#: evaluation name -> module exposing ``command``, or ``module:function``
+EVALS: dict[str, str] = {
+    "age": "needle.cli.eval_models:age",
+    "explicit": "needle.cli.eval_models:explicit",
+    "guard": "needle.cli.eval_guard",
+}
 
-for _name, _module in EVALS.items():
-    app.command(_name)(importlib.import_module(_module).command)
+for _name, _target in EVALS.items():
+    _module, _, _attr = _target.partition(":")
+    app.command(_name)(getattr(importlib.import_module(_module), _attr or "command"))
