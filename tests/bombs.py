@@ -8,7 +8,6 @@ import zlib
 from dataclasses import dataclass
 
 from conftest import image_bytes, synth_image
-
 from needle.media import DEFAULT_LIMITS, Item, Limits
 
 

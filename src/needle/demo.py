@@ -24,6 +24,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -65,7 +66,7 @@ def _synthetic(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
 
 
-def _save(image: Image.Image, path: Path, **kw: object) -> None:
+def _save(image: Image.Image, path: Path, **kw: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, **kw)
 

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import image_bytes, synth_image
 from PIL import Image
 
+from conftest import image_bytes, synth_image
 from needle.cli.main import main
 
 
@@ -33,7 +33,9 @@ def folder(tmp_path: Path) -> Path:
     root.mkdir()
     original = synth_image(1, (300, 200))
     (root / "a.png").write_bytes(image_bytes(original, "PNG"))
-    (root / "a-flipped.jpg").write_bytes(image_bytes(original.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+    (root / "a-flipped.jpg").write_bytes(
+        image_bytes(original.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    )
     (root / "other.jpg").write_bytes(image_bytes(synth_image(2, (300, 200))))
     (root / "empty.jpg").write_bytes(b"")
     return root
@@ -79,7 +81,17 @@ def test_bank_import_scan_jsonl_and_export(
     records = {Path(r["path"]).name: r for r in map(json.loads, jsonl.read_text().splitlines())}
     assert set(records) == {"a.png", "a-flipped.jpg", "other.jpg", "empty.jpg"}
     for record in records.values():
-        for key in ("path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "matches", "error"):
+        for key in (
+            "path",
+            "size",
+            "md5",
+            "sha1",
+            "sha256",
+            "pdq",
+            "pdq_quality",
+            "matches",
+            "error",
+        ):
             assert key in record
     assert records["a.png"]["matches"][0]["transform"] == "original"
     flipped = records["a-flipped.jpg"]["matches"]
@@ -89,7 +101,9 @@ def test_bank_import_scan_jsonl_and_export(
     assert records["empty.jpg"]["error"]
 
     exported = tmp_path / "export.txt"
-    code, out, _ = run(capsys, "bank", "export", "known", str(exported), "--format", "text", "--db", db)
+    code, out, _ = run(
+        capsys, "bank", "export", "known", str(exported), "--format", "text", "--db", db
+    )
     assert code == 0
     assert pdq in exported.read_text()
 

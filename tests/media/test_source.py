@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 from conftest import image_bytes, synth_image
-
 from needle.errors import CorruptMedia, MediaTooLarge, UnsafeArchiveMember
 from needle.media import Limits, walk
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import image_bytes, synth_image
 
 N_FILES = 900

@@ -8,10 +8,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from bombs import png_bomb, truncated_jpeg
-from conftest import image_bytes, synth_image
 from PIL import Image
 
+from bombs import png_bomb, truncated_jpeg
+from conftest import image_bytes, synth_image
 from needle.banks.model import Bank, BankEntry
 from needle.media import Item
 from needle.pipeline.scan import run_scan
@@ -41,8 +41,8 @@ def _evidence(tmp_path: Path) -> Path:
 
 
 def _bank(folder: Path) -> Bank:
-    from needle.pipeline.worker import compute_file
     from needle.media import walk
+    from needle.pipeline.worker import compute_file
 
     records = {Path(i.path).name: compute_file(i) for i in walk([folder])}
     known_pdq = records["known.png"].signals["pdq"].value
@@ -115,7 +115,6 @@ def test_shared_malformed_files_are_recorded(testdata: Path, tmp_path: Path) -> 
 
 def test_a_crashing_worker_is_recorded_and_the_scan_goes_on(tmp_path: Path) -> None:
     from bombs import CrashingItem
-
     from needle.pipeline.scan import _results_pool
     from needle.pipeline.worker import ScanOptions
 

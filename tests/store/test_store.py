@@ -90,5 +90,7 @@ def test_unicode_and_long_paths(db_url: str) -> None:
     with Store(db_url) as store:
         job, _ = store.open_job(["/e"], {})
         long_path = "/e/" + "d/" * 2000 + "ü.jpg"
-        store.add_records(job.id, [{"path": long_path, "size": 1}, {"path": "/e/日本.jpg", "size": 2}])
+        store.add_records(
+            job.id, [{"path": long_path, "size": 1}, {"path": "/e/日本.jpg", "size": 2}]
+        )
         assert {r.path for r in store.iter_records(job.id)} == {long_path, "/e/日本.jpg"}

@@ -60,9 +60,7 @@ def _builtins() -> Iterable[BankFormat]:
 
 # BankFormat declares ``name`` as a ClassVar, plugins.Named as an instance attribute; both
 # are a str read from the plugin, which is all Registry does with it.
-registry: Registry[BankFormat] = Registry(
-    "bank format", "needle.bank_formats", _builtins
-)
+registry: Registry[BankFormat] = Registry("bank format", "needle.bank_formats", _builtins)
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,9 @@ def add(
 def export(
     name: str = typer.Argument(..., help="Bank to export."),
     file: Path = typer.Argument(..., help="File to write."),
-    format: str = typer.Option("csv", "--format", "-f", help="One of: " + ", ".join(format_names())),
+    format: str = typer.Option(
+        "csv", "--format", "-f", help="One of: " + ", ".join(format_names())
+    ),
     signal_type: str | None = typer.Option(None, "--type", "-t", help="Only this signal type."),
     db: str | None = DB_OPTION,
 ) -> None:

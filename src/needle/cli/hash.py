@@ -53,5 +53,3 @@ def command(
                     typer.echo(f"    {transform:12} {value}")
     if failed:
         raise typer.Exit(1)
-
-

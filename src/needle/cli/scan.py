@@ -202,7 +202,9 @@ LISTED = 10
 
 
 def _print_findings(store: Store, job_id: int) -> None:
-    matched = Table("matched file", "bank", "signal", "distance", "transform", title="Known material")
+    matched = Table(
+        "matched file", "bank", "signal", "distance", "transform", title="Known material"
+    )
     for n, record in enumerate(store.iter_records(job_id, only="matched")):
         if n == LISTED:
             matched.add_row("…", "", "", "", "")

@@ -13,8 +13,9 @@ class Match:
 
     ``distance`` is 0 for exact signals; for PDQ it is the Hamming distance, and
     ``threshold`` the bank's threshold it was held to. ``transform`` names the dihedral
-    transform of the file whose hash matched (``original``, ``rotate90``, ``flipx`` ...),
-    None for exact signals.
+    transform of the file whose hash matched (``original``, ``rotate90``, ``flipx`` ...):
+    how the scanned file differs from the listed image, explained in plain words by
+    ``needle.signals.pdq.DIHEDRAL_DESCRIPTIONS``; None for exact signals.
     """
 
     bank: str

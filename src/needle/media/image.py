@@ -1,15 +1,24 @@
 """Safe image decoding with Pillow.
 
 In: bytes of one file. Out: a ``DecodedImage`` holding RGB pixels with EXIF orientation
-applied, the first frame of animations, and the size of the original.
+applied, the first frame of animations, the size of the stored original, and how much the
+pixels were reduced on the way (``scale``) so that hashers can account for it.
 
-Safety: the pixel count is checked from the header before any pixel is decoded (so a
+Safety: the pixel count is read from the header and checked before any pixel is decoded (a
 decompression bomb costs nothing), Pillow's own bomb check is turned into ``MediaTooLarge``,
-and every Pillow mode (1, L, LA, P, PA, I, F, CMYK, YCbCr, LAB, HSV, RGBA, I;16 ...) is
-converted to RGB the same way, alpha composited on white.
+and PostScript (EPS) is refused because Pillow would hand it to Ghostscript.
 
-Speed: ``draft_size`` asks libjpeg to decode in the DCT domain at 1/2, 1/4 or 1/8 scale when
-the caller needs no more than that many pixels (PDQ needs 64x64).
+Colour: every Pillow mode (1, L, LA, P, PA, I, I;16, F, CMYK, YCbCr, LAB, HSV, RGBA ...) comes
+out as RGB the way ``Image.convert("RGB")`` makes it, so transparency is *dropped*, not
+composited: the reference PDQ hasher (ThreatExchange ``pdq/cpp``) and python-threatexchange
+both hash the colour channels and ignore alpha, and a hash list made with them must match what
+needle computes for the same file. High bit-depth greyscale (I;16, I, F), which Pillow would
+clip to white, is mapped to 8 bits linearly instead (``to_rgb``).
+
+Speed: ``draft_size`` says the caller needs no more than that many pixels on the short side.
+JPEGs are then decoded in the DCT domain at 1/2, 1/4 or 1/8 scale (libjpeg's scaled IDCT;
+at 1/8 each pixel is its 8x8 block's mean), and anything still at least twice that size is
+block-averaged by an integer factor (``Image.reduce``). ``scale`` records the total factor.
 """
 
 from __future__ import annotations
@@ -18,41 +27,149 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from PIL.JpegImagePlugin import JpegImageFile
 
 from needle.errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
 from needle.media.limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["DecodedImage", "decode_image", "to_rgb"]
+__all__ = ["ORIENTATION_TRANSPOSE", "Axis", "DecodedImage", "decode_image", "to_rgb"]
+
+#: EXIF Orientation value -> the transpose that shows the picture upright (EXIF 2.32, tag 0x0112)
+ORIENTATION_TRANSPOSE: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+# For each orientation, where the upright picture's x and y axes come from in the stored
+# pixels: (stored axis 0=x 1=y, reversed?). Orientation 6, for one, is stored turned 90°
+# counter-clockwise, so upright x runs along stored y backwards and upright y along stored x.
+_AXES: dict[int, tuple[tuple[int, bool], tuple[int, bool]]] = {
+    1: ((0, False), (1, False)),
+    2: ((0, True), (1, False)),
+    3: ((0, True), (1, True)),
+    4: ((0, False), (1, True)),
+    5: ((1, False), (0, False)),
+    6: ((1, True), (0, False)),
+    7: ((1, True), (0, True)),
+    8: ((1, False), (0, True)),
+}
+
+# PostScript is rendered by running Ghostscript, which has no business reading evidence files
+_REFUSED_FORMATS = frozenset({"EPS"})
+_HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+_EXIF_ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True)
+class Axis:
+    """How one axis of ``DecodedImage.image`` maps onto the full-resolution upright picture.
+
+    ``full`` pixels at full resolution; each decoded pixel averages ``scale`` of them, counted
+    from the start of the stored file's axis, which runs backwards here when ``reversed``.
+    """
+
+    full: int
+    scale: int
+    reversed: bool
 
 
 @dataclass(frozen=True)
 class DecodedImage:
-    """Pixels ready for hashing and models. ``width``/``height`` are of the stored original."""
+    """Pixels ready for hashing and models.
+
+    ``image`` is RGB and upright. ``width``/``height`` are those of the stored original at
+    full resolution, before orientation; ``scale`` says each side of ``image`` is about
+    1/scale of that (1 when nothing was reduced); ``orientation`` is the EXIF orientation that
+    was applied (1 = none); ``frames`` counts frames of animations and multi-page files.
+    """
 
     image: Image.Image
     format: str
     width: int
     height: int
     frames: int = 1
+    scale: int = 1
+    orientation: int = 1
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        """Width and height of the upright picture at full resolution."""
+        x, y = self.axes()
+        return x.full, y.full
+
+    def axes(self) -> tuple[Axis, Axis]:
+        """How ``image``'s x and y axes map onto the full-resolution upright picture."""
+        stored = (self.width, self.height)
+        (ax, rx), (ay, ry) = _AXES.get(self.orientation, _AXES[1])
+        return Axis(stored[ax], self.scale, rx), Axis(stored[ay], self.scale, ry)
+
+
+def _high_depth_to_l(image: Image.Image) -> Image.Image:
+    """Map I;16, I and F greyscale to 8 bits the way their values are usually meant.
+
+    16-bit data (0..65535) is divided by 257, float data in 0..1 multiplied by 255, data
+    already in 0..255 kept; anything else is stretched from its own minimum to its maximum.
+    All of these are linear, so perceptual hashes (which ignore brightness and contrast
+    scaling) are unaffected by the choice; Pillow's own conversion clips to white instead.
+    """
+    values = np.asarray(image, dtype=np.float32)
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if lo >= 0 and hi <= 255 and not (image.mode == "F" and hi <= 1.0):
+        mapped = values
+    elif image.mode == "F" and lo >= 0 and hi <= 1.0:
+        mapped = values * 255.0
+    elif lo >= 0 and hi <= 65535:
+        mapped = values / 257.0
+    else:
+        mapped = (values - lo) * (255.0 / (hi - lo))
+    return Image.fromarray(np.clip(mapped + 0.5, 0, 255).astype(np.uint8), "L")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to RGB; transparency is composited on white."""
+    """Convert any Pillow mode to RGB; alpha is dropped, as the reference PDQ tools do."""
     if image.mode == "RGB":
         return image
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        # high bit-depth greyscale: stretch its own range to 8 bits
-        lo, hi = image.getextrema()  # type: ignore[misc]
-        scale = 255.0 / (hi - lo) if hi != lo else 0.0
-        image = image.point(lambda v: (v - lo) * scale).convert("L")  # type: ignore[arg-type, operator]
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode in _HIGH_DEPTH_MODES:
+        return _high_depth_to_l(image).convert("RGB")
+    if image.mode == "La":  # premultiplied; Pillow converts it to nothing else
+        return image.getchannel(0).convert("RGB")
     return image.convert("RGB")
+
+
+def _open(data: bytes, limits: Limits) -> Image.Image:
+    if not data:
+        raise CorruptMedia("the file is empty (0 bytes): there is no image to decode")
+    image = Image.open(io.BytesIO(data))
+    if image.format in _REFUSED_FORMATS:
+        raise UnsupportedMedia(
+            f"{image.format} (PostScript) is not decoded: rendering it runs Ghostscript on "
+            "untrusted input; convert it to PNG on an isolated machine if it must be scanned"
+        )
+    width, height = image.size
+    if width * height > limits.max_pixels:
+        raise MediaTooLarge(
+            f"{width}x{height} = {width * height:,} pixels is over the limit of "
+            f"{limits.max_pixels:,} (decompression bomb?); raise Limits.max_pixels only for "
+            "files you trust"
+        )
+    if width < 1 or height < 1:
+        raise CorruptMedia(f"the header declares an empty image ({width}x{height})")
+    return image
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # malformed EXIF must not cost the pixels; treat as upright
+        return 1
+    return value if isinstance(value, int) and value in _AXES else 1
 
 
 def decode_image(
@@ -61,35 +178,49 @@ def decode_image(
     limits: Limits = DEFAULT_LIMITS,
     draft_size: int | None = None,
 ) -> DecodedImage:
-    """Decode ``data``; raise a ``MediaError`` subclass saying why when it cannot be done."""
-    if not data:
-        raise CorruptMedia("empty file (0 bytes)")
+    """Decode ``data``; raise a ``MediaError`` subclass saying why when it cannot be done.
+
+    ``draft_size``: the caller needs no more than this many pixels on the short side, so the
+    image may be decoded or reduced to between ``draft_size`` and about twice that (JPEGs
+    much faster, see the module docstring). ``None`` decodes at full resolution.
+    """
     try:
         with warnings.catch_warnings():
-            # our own limit below decides; Pillow still refuses past twice its default
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width * height > limits.max_pixels:
-                raise MediaTooLarge(
-                    f"{width}x{height} = {width * height:,} pixels is over the limit of "
-                    f"{limits.max_pixels:,} (decompression bomb?)"
-                )
+            # Pillow warns about damaged EXIF, odd MPO files and its own bomb level (our limit
+            # above decides that one); per-file noise from worker processes, never a reason
+            # to fail: what cannot be decoded raises below and is recorded
+            warnings.simplefilter("ignore")
+            image = _open(data, limits)
             fmt = image.format or "unknown"
+            width, height = image.size
             frames = int(getattr(image, "n_frames", 1) or 1)
-            if draft_size and fmt == "JPEG":
-                # keep at least draft_size on the short side after EXIF rotation either way
-                image.draft("RGB", (draft_size, draft_size))
-            image.seek(0)
+            if frames > 1:
+                image.seek(0)
+            scale = 1
+            if draft_size and isinstance(image, JpegImageFile):
+                drafted = image.draft("RGB", (draft_size, draft_size))
+                if drafted is not None:
+                    scale = round(width / drafted[1][2])
             image.load()
-            image = ImageOps.exif_transpose(image)
+            orientation = _orientation(image)
             rgb = to_rgb(image)
-    except (MediaTooLarge, UnsupportedMedia):
+            if draft_size:
+                factor = min(rgb.size) // draft_size
+                if factor >= 2:
+                    rgb = rgb.reduce(factor)
+                    scale *= factor
+            if orientation != 1:
+                rgb = rgb.transpose(ORIENTATION_TRANSPOSE[orientation])
+    except (MediaTooLarge, UnsupportedMedia, CorruptMedia):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise MediaTooLarge(f"decompression bomb: {exc}") from None
     except UnidentifiedImageError:
-        raise UnsupportedMedia("not an image format needle can decode") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError) as exc:
-        raise CorruptMedia(f"cannot decode image: {exc}") from None
-    return DecodedImage(rgb, fmt, width, height, frames)
+        raise UnsupportedMedia(
+            "not an image format needle can decode (JPEG, PNG, GIF, WebP, TIFF, BMP ...)"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError) as exc:
+        raise CorruptMedia(f"cannot decode image, the file looks damaged: {exc}") from None
+    except MemoryError:
+        raise MediaTooLarge("not enough memory to decode this image") from None
+    return DecodedImage(rgb, fmt, width, height, frames, scale, orientation)

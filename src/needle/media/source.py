@@ -111,7 +111,7 @@ def _walk_zip(
     display: str, opener: Callable[[], io.IOBase | str], budget: _Budget, depth: int
 ) -> Iterator[Item]:
     try:
-        archive = zipfile.ZipFile(opener())  # type: ignore[arg-type]
+        archive = zipfile.ZipFile(opener())
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         yield Item(display, 0, error=CorruptMedia(f"cannot open zip archive: {exc}"))
         return
@@ -126,7 +126,9 @@ def _walk_zip(
             if unsafe is None and stat.S_ISLNK(mode):
                 unsafe = "symbolic link"
             if unsafe is not None:
-                yield Item(path, info.file_size, error=UnsafeArchiveMember(f"unsafe member: {unsafe}"))
+                yield Item(
+                    path, info.file_size, error=UnsafeArchiveMember(f"unsafe member: {unsafe}")
+                )
                 continue
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > 1024 * 1024 and ratio > budget.limits.max_compression_ratio:
@@ -139,7 +141,10 @@ def _walk_zip(
             refused = budget.take(info.file_size)
             if refused is not None:
                 yield Item(path, info.file_size, error=refused)
-                if isinstance(refused, MediaTooLarge) and budget.bytes >= budget.limits.max_archive_bytes:
+                if (
+                    isinstance(refused, MediaTooLarge)
+                    and budget.bytes >= budget.limits.max_archive_bytes
+                ):
                     return
                 continue
             try:
@@ -157,9 +162,9 @@ def _walk_tar(
     source = opener()
     try:
         if isinstance(source, str):
-            archive = tarfile.open(source, mode="r:*")
+            archive = tarfile.open(source, mode="r:*")  # noqa: SIM115 (closed by the with below)
         else:
-            archive = tarfile.open(fileobj=source, mode="r:*")  # type: ignore[arg-type]
+            archive = tarfile.open(fileobj=source, mode="r:*")  # noqa: SIM115
     except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
         yield Item(display, 0, error=CorruptMedia(f"cannot open tar archive: {exc}"))
         return
@@ -231,7 +236,9 @@ def _walk_path(path: Path, limits: Limits, seen: set[str]) -> Iterator[Item]:
         try:
             children = sorted(os.scandir(path), key=lambda e: e.name)
         except OSError as exc:
-            yield Item(str(path), 0, error=CorruptMedia(f"cannot list folder: {exc.strerror or exc}"))
+            yield Item(
+                str(path), 0, error=CorruptMedia(f"cannot list folder: {exc.strerror or exc}")
+            )
             return
         for child in children:
             yield from _walk_path(Path(child.path), limits, seen)

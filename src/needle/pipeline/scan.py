@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing.context import BaseContext
 from dataclasses import dataclass, replace
+from multiprocessing.context import BaseContext
 from typing import Any
 
 from needle.assess import Assessment, assess
@@ -152,7 +152,9 @@ def _isolate(items: list[Item], options: ScanOptions, context: BaseContext) -> I
                 yield _crashed(item)
 
 
-def _results_pool(items: Iterator[Item], options: ScanOptions, workers: int) -> Iterator[FileRecord]:
+def _results_pool(
+    items: Iterator[Item], options: ScanOptions, workers: int
+) -> Iterator[FileRecord]:
     """Records as workers finish them, with a bounded number of items in flight.
 
     A worker that dies (a decoder crashing on a hostile file) does not stop the scan: the
@@ -232,9 +234,7 @@ def run_scan(
 
     items = _pending(counted(walk(roots, options.limits)), done, skipped)
     results = (
-        _results_inline(items, options)
-        if workers <= 1
-        else _results_pool(items, options, workers)
+        _results_inline(items, options) if workers <= 1 else _results_pool(items, options, workers)
     )
 
     buffer: list[FileRecord] = []

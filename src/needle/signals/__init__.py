@@ -7,6 +7,7 @@ look a type up with ``registry.get("pdq")``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from needle.errors import SignalFormatError
 from needle.plugins import Registry
@@ -19,13 +20,18 @@ from needle.signals.base import (
     SignalType,
 )
 
+if TYPE_CHECKING:
+    from needle.media.image import DecodedImage
+
 __all__ = [
+    "DEFAULT_SIGNAL_TYPES",
     "BytesHasher",
     "ExactMatchable",
     "HammingMatchable",
     "ImageHasher",
     "Signal",
     "SignalType",
+    "compute_signals",
     "infer_type",
     "registry",
 ]
@@ -39,6 +45,30 @@ def _builtins() -> Iterable[SignalType]:
 
 
 registry: Registry[SignalType] = Registry("signal type", "needle.signals", _builtins)
+
+#: what a scan computes for every image unless told otherwise
+DEFAULT_SIGNAL_TYPES = ("md5", "sha1", "sha256", "pdq")
+
+
+def compute_signals(
+    data: bytes,
+    image: DecodedImage | None,
+    types: Iterable[str] = DEFAULT_SIGNAL_TYPES,
+) -> dict[str, Signal]:
+    """The signals of one file, by type name: digests from ``data``, pixel hashes from ``image``.
+
+    ``image`` is ``None`` when the file could not be decoded; pixel hashes (pdq) are then left
+    out and the digests still computed, so a broken file can still match a list by md5.
+    An unknown type name raises ``PluginError`` naming the known ones.
+    """
+    signals: dict[str, Signal] = {}
+    for name in types:
+        signal_type = registry.get(name)
+        if isinstance(signal_type, BytesHasher):
+            signals[name] = signal_type.hash_bytes(data)
+        elif isinstance(signal_type, ImageHasher) and image is not None:
+            signals[name] = signal_type.hash_image(image)
+    return signals
 
 
 def infer_type(value: str) -> str:

@@ -57,7 +57,9 @@ class SignalType:
             try:
                 int(text, 16)
             except ValueError:
-                raise SignalFormatError(f"{self.name} value is not hexadecimal: {value!r}") from None
+                raise SignalFormatError(
+                    f"{self.name} value is not hexadecimal: {value!r}"
+                ) from None
         elif not text:
             raise SignalFormatError(f"empty {self.name} value")
         return text

@@ -7,6 +7,7 @@ checks that the migrations produce exactly this schema.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -19,7 +20,7 @@ def _now() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict: sa.JSON, list: sa.JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict: sa.JSON, list: sa.JSON}
 
 
 class BankRow(Base):
@@ -44,8 +45,8 @@ class BankEntryRow(Base):
     bank_id: Mapped[int] = mapped_column(sa.ForeignKey("bank.id", ondelete="CASCADE"), index=True)
     signal_type: Mapped[str] = mapped_column(sa.String(40))
     value: Mapped[str] = mapped_column(sa.String(512))
-    labels: Mapped[list] = mapped_column(default=list)  # type: ignore[type-arg]
-    meta: Mapped[dict] = mapped_column(default=dict)  # type: ignore[type-arg]
+    labels: Mapped[list] = mapped_column(default=list)
+    meta: Mapped[dict] = mapped_column(default=dict)
 
     bank: Mapped[BankRow] = relationship(back_populates="entries")
 
@@ -56,9 +57,9 @@ class JobRow(Base):
     __tablename__ = "scan_job"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    roots: Mapped[list] = mapped_column()  # type: ignore[type-arg]
+    roots: Mapped[list] = mapped_column()
     fingerprint: Mapped[str] = mapped_column(sa.String(64), index=True)
-    options: Mapped[dict] = mapped_column(default=dict)  # type: ignore[type-arg]
+    options: Mapped[dict] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(sa.String(20), default="running")
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
@@ -71,7 +72,9 @@ class FileRow(Base):
     __table_args__ = (sa.UniqueConstraint("job_id", "path_key", name="uq_file_record_path"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    job_id: Mapped[int] = mapped_column(sa.ForeignKey("scan_job.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("scan_job.id", ondelete="CASCADE"), index=True
+    )
     path: Mapped[str] = mapped_column(sa.Text)
     #: sha1 of ``path``: paths can exceed what a unique index holds
     path_key: Mapped[str] = mapped_column(sa.String(40))
@@ -87,7 +90,7 @@ class FileRow(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     error_reason: Mapped[str | None] = mapped_column(sa.String(40))
     #: later stages (classification, provenance, assessment) store their results here
-    details: Mapped[dict] = mapped_column(default=dict)  # type: ignore[type-arg]
+    details: Mapped[dict] = mapped_column(default=dict)
     priority: Mapped[str | None] = mapped_column(sa.String(20), index=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
 
@@ -109,6 +112,6 @@ class MatchRow(Base):
     distance: Mapped[int]
     threshold: Mapped[int]
     transform: Mapped[str | None] = mapped_column(sa.String(20))
-    labels: Mapped[list] = mapped_column(default=list)  # type: ignore[type-arg]
+    labels: Mapped[list] = mapped_column(default=list)
 
     file: Mapped[FileRow] = relationship(back_populates="matches")

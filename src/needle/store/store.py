@@ -103,7 +103,7 @@ class StoredRecord:
         return data
 
 
-def _pairs(session: Session, statement: sa.Select[Any]) -> dict[str, int]:
+def _pairs(session: Session, statement: Any) -> dict[str, int]:
     return {str(key): int(value) for key, value in session.execute(statement)}
 
 
@@ -167,7 +167,7 @@ class Store:
         with self._session.begin() as session:
             bank = self._bank_row(session, name)
             existing: set[tuple[str, str]] = set(
-                session.execute(  # type: ignore[arg-type]
+                session.execute(
                     sa.select(BankEntryRow.signal_type, BankEntryRow.value).where(
                         BankEntryRow.bank_id == bank.id
                     )
@@ -213,8 +213,9 @@ class Store:
         with self._session() as session:
             counts: dict[int, dict[str, int]] = {}
             for bank_id, signal_type, n in session.execute(
-                sa.select(BankEntryRow.bank_id, BankEntryRow.signal_type, sa.func.count())
-                .group_by(BankEntryRow.bank_id, BankEntryRow.signal_type)
+                sa.select(BankEntryRow.bank_id, BankEntryRow.signal_type, sa.func.count()).group_by(
+                    BankEntryRow.bank_id, BankEntryRow.signal_type
+                )
             ):
                 counts.setdefault(bank_id, {})[signal_type] = n
             return [
