@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "testdata"
+#: the project's benign test vectors, beside the repository (make demo runs from its root)
+SHARED = Path("..") / "shared" / "testdata"
 KNOWN = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")
 OTHERS = (
     "camera.png", "coins.png", "moon.png", "hubble_deep_field.jpg", "motorcycle_left.png",
@@ -89,6 +90,10 @@ def build_inputs(out: Path) -> tuple[Path, Path]:
     _save(b.transpose(Image.Transpose.ROTATE_90), collection / "chat" / "received_17.jpg")
     _save(b.transpose(Image.Transpose.FLIP_LEFT_RIGHT), collection / "chat" / "mirrored.png")
     _save(c.filter(ImageFilter.GaussianBlur(1.5)), collection / "downloads" / "blurred.webp")
+    shutil.copy(
+        known_dir / f"{known_names[3 % len(known_names)]}.png",
+        collection / "downloads" / "saved.png",
+    )
     # unrelated photos: must not match
     for name in [n for n in photos if n not in known_names][:8]:
         _save(photos[name], collection / "camera-roll" / f"{name}.jpg", quality=90)
@@ -115,6 +120,9 @@ def _needle(*args: str, capture: bool = False) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, default=Path("demo-out"), help="work folder")
+    parser.add_argument(
+        "--shared", type=Path, default=SHARED, help="shared test data, added when present"
+    )
     args = parser.parse_args(argv)
     out: Path = args.out
     if out.exists():
@@ -125,13 +133,14 @@ def main(argv: list[str] | None = None) -> None:
     known_dir, collection = build_inputs(out)
     originals = [str(p) for p in sorted(known_dir.iterdir())]
     scan_roots = [str(collection)]
-    if SHARED.is_dir():
-        print(f"adding the shared test data at {SHARED}")
+    shared: Path = args.shared.resolve()
+    if shared.is_dir():
+        print(f"adding the shared test data at {shared}")
         originals += [
-            str(SHARED / "pdq" / "bridge-mods" / "aaa-orig.jpg"),
-            str(SHARED / "pdq" / "reg-test-input" / "dih" / "bridge-1-original.jpg"),
+            str(shared / "pdq" / "bridge-mods" / "aaa-orig.jpg"),
+            str(shared / "pdq" / "reg-test-input" / "dih" / "bridge-1-original.jpg"),
         ]
-        scan_roots.append(str(SHARED))
+        scan_roots.append(str(shared))
 
     print("\n== 1. hash the known photos into a hash list")
     hashes = _needle("hash", "--json", *originals, capture=True)
