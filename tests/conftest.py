@@ -71,14 +71,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     server = os.environ.get("NEEDLE_TEST_PG")
     if not server:
-        pytest.skip("PostgreSQL tests need NEEDLE_TEST_PG (make test sets it when a server answers)")
+        pytest.skip(
+            "PostgreSQL tests need NEEDLE_TEST_PG (make test sets it when a server answers)"
+        )
     import uuid
 
     import sqlalchemy as sa
 
     name = f"needle_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1),
-                             isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     base = server.rsplit("/", 1)[0]
