@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from needle.cli.main import main
+from conftest import run_cli
 from needle.provenance import ProvenanceEvidence, ProvenanceResult
 from provenance.provenance_helpers import png_with_chunks, text_chunk
 
@@ -16,17 +15,7 @@ PARAMS = "a blue teapot\nNegative prompt: blurry\nSteps: 4, Sampler: Euler, Seed
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    argv = sys.argv
-    sys.argv = ["needle", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = argv
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, *args)
 
 
 @pytest.fixture
