@@ -129,3 +129,32 @@ def test_a_crashing_worker_is_recorded_and_the_scan_goes_on(tmp_path: Path) -> N
     assert set(records) == {f"{i}.jpg" for i in range(6)} | {"hostile.jpg"}
     assert records["hostile.jpg"].error_reason == "crash"
     assert all(records[f"{i}.jpg"].error is None for i in range(6))
+
+
+def test_workers_that_cannot_start_stop_the_scan_instead_of_blaming_files(
+    tmp_path: Path,
+) -> None:
+    import multiprocessing
+
+    from needle.errors import NeedleError
+
+    real = multiprocessing.get_context("forkserver")
+
+    class Broken:  # a context whose processes die at once, as with a broken installation
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def Process(self, *args: object, **kwargs: object) -> object:
+            kwargs.update(target=os._exit, args=(3,))
+            return real.Process(*args, **kwargs)  # type: ignore[arg-type]
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"{i}.jpg").write_bytes(image_bytes(synth_image(i, (32, 32))))
+    with Store(f"sqlite:///{tmp_path / 'n.db'}") as store:
+        with pytest.raises(NeedleError, match="die before doing any work"):
+            run_scan([str(folder)], store=store, workers=2, mp_context=Broken())  # type: ignore[arg-type]
+        job = store.latest_job()
+        assert job is not None and job.status == "running"  # resumable, nothing blamed
+        assert list(store.iter_records(job.id)) == []

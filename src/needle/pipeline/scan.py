@@ -24,6 +24,7 @@ from typing import Any
 
 from needle.assess import Assessment, assess
 from needle.banks.model import Bank
+from needle.errors import NeedleError
 from needle.match import Matcher
 from needle.match.model import Match
 from needle.media import Item, walk
@@ -144,8 +145,26 @@ def _crashed(item: Item) -> FileRecord:
     )
 
 
+def _ping() -> bool:
+    return True
+
+
+def _check_workers_start(context: BaseContext) -> None:
+    """Raise when a worker process cannot even start: then the files are not to blame."""
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as probe:
+            probe.submit(_ping).result(timeout=120)
+    except (BrokenProcessPool, TimeoutError) as exc:
+        raise NeedleError(
+            "worker processes die before doing any work, so no file can be blamed; check the "
+            "installation (python -m needle scan --workers 0 runs without them). Finished "
+            f"files are stored: run the same scan again to continue. ({type(exc).__name__})"
+        ) from None
+
+
 def _isolate(items: list[Item], options: ScanOptions, context: BaseContext) -> Iterator[FileRecord]:
     """After a worker died, run the items that were in flight one at a time to find the culprit."""
+    _check_workers_start(context)
     for item in items:
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as single:
             try:
@@ -155,7 +174,10 @@ def _isolate(items: list[Item], options: ScanOptions, context: BaseContext) -> I
 
 
 def _results_pool(
-    items: Iterator[Item], options: ScanOptions, workers: int
+    items: Iterator[Item],
+    options: ScanOptions,
+    workers: int,
+    context: BaseContext | None = None,
 ) -> Iterator[FileRecord]:
     """Records as workers finish them, with a bounded number of items in flight.
 
@@ -167,7 +189,8 @@ def _results_pool(
     # only contend (PDQ's matrix products ran 10x slower with OpenBLAS threads on 2 cores)
     for variable in THREAD_VARIABLES:
         os.environ.setdefault(variable, "1")
-    context = multiprocessing.get_context("forkserver")
+    # forkserver: workers never inherit the parent's threads (Rich's refresh, onnxruntime)
+    context = context or multiprocessing.get_context("forkserver")
     window = workers * 4
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     in_flight: dict[Future[FileRecord], Item] = {}
@@ -216,8 +239,12 @@ def run_scan(
     options: ScanOptions | None = None,
     new: bool = False,
     progress: Callable[[ScanProgress], None] | None = None,
+    mp_context: BaseContext | None = None,
 ) -> ScanResult:
-    """Scan ``paths`` into ``store``, resuming an unfinished scan of the same paths."""
+    """Scan ``paths`` into ``store``, resuming an unfinished scan of the same paths.
+
+    ``mp_context`` chooses how worker processes start (default: forkserver).
+    """
     options = options or ScanOptions()
     workers = default_workers() if workers is None else workers
     roots = sorted(os.path.abspath(p) for p in paths)
@@ -240,7 +267,9 @@ def run_scan(
 
     items = _pending(counted(walk(roots, options.limits)), done, skipped)
     results = (
-        _results_inline(items, options) if workers <= 1 else _results_pool(items, options, workers)
+        _results_inline(items, options)
+        if workers <= 1
+        else _results_pool(items, options, workers, mp_context)
     )
 
     buffer: list[FileRecord] = []
