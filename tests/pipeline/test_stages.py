@@ -88,3 +88,15 @@ def test_generator_prompt_is_stored_for_the_guard_but_not_exported(
     photo = records["photo.jpg"]
     assert photo.details["provenance"]["ai_generated"] == "unknown"
     assert [g["source"] for g in photo.details["textguard"]] == ["file name"]
+
+
+def test_a_policy_file_changes_the_stored_priority(tmp_path: Path) -> None:
+    from needle.assess import load_policy
+
+    strict = tmp_path / "policy.toml"
+    strict.write_text("[policy]\nexplicit_review = 0.99\nexplicit_possible = 0.98\n")
+    record = _classified(0.93, (9.2, 3.6, 0.97))
+    default = _row(record, [])["priority"]
+    relaxed = _row(record, [], load_policy(strict))["priority"]
+    assert default in ("critical", "high")
+    assert relaxed != default  # 0.93 is below this policy's explicit thresholds

@@ -15,6 +15,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from needle.assess import Policy, load_policy
 from needle.banks.model import Bank
 from needle.cli._common import DB_OPTION, console, err_console, open_store
 from needle.errors import ConfigError
@@ -66,6 +67,13 @@ def command(
         "--textguard/--no-textguard",
         help="Check file and folder names and embedded prompts with the text guard.",
     ),
+    policy: Path | None = typer.Option(
+        None,
+        "--policy",
+        exists=True,
+        dir_okay=False,
+        help="TOML file with the assessment's thresholds (docs/assessment.md; default: built in).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Scan folders and archives: known material first, then likely new material.
@@ -116,7 +124,8 @@ def command(
                 "[yellow]no banks: files are hashed but matched against nothing "
                 "(add one with: needle bank import NAME FILE)[/]"
             )
-        result = _run(paths, store, banks, options, workers, new, quiet)
+        rules = load_policy(policy) if policy is not None else None
+        result = _run(paths, store, banks, options, rules, workers, new, quiet)
         if jsonl is not None:
             count = write_jsonl(store, result.job.id, jsonl)
             if not quiet:
@@ -133,6 +142,7 @@ def _run(
     store: Store,
     banks: list[Bank],
     options: ScanOptions,
+    policy: Policy | None,
     workers: int,
     new: bool,
     quiet: bool,
@@ -162,6 +172,7 @@ def _run(
                 banks=banks,
                 workers=workers,
                 options=options,
+                policy=policy,
                 new=new,
                 progress=update,
             )

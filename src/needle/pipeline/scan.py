@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
 from typing import Any
 
-from needle.assess import Assessment, assess
+from needle.assess import Assessment, Policy, assess
 from needle.banks.model import Bank
 from needle.errors import NeedleError
 from needle.match import Matcher
@@ -96,13 +96,14 @@ def _details(record: FileRecord, assessment: Assessment) -> dict[str, Any]:
     return details
 
 
-def _row(record: FileRecord, matches: list[Match]) -> dict[str, Any]:
+def _row(record: FileRecord, matches: list[Match], policy: Policy | None = None) -> dict[str, Any]:
     data = record.to_dict()
     assessment = assess(
         matches=matches,
         classifications=record.classifications,
         provenance=record.provenance,
         guard=record.guard,
+        policy=policy,
     )
     return {
         "path": record.path,
@@ -240,16 +241,22 @@ def run_scan(
     new: bool = False,
     progress: Callable[[ScanProgress], None] | None = None,
     mp_context: BaseContext | None = None,
+    policy: Policy | None = None,
 ) -> ScanResult:
     """Scan ``paths`` into ``store``, resuming an unfinished scan of the same paths.
 
-    ``mp_context`` chooses how worker processes start (default: forkserver).
+    ``mp_context`` chooses how worker processes start (default: forkserver); ``policy`` the
+    assessment's thresholds (default: ``needle.assess.DEFAULT_POLICY``).
     """
     options = options or ScanOptions()
     workers = default_workers() if workers is None else workers
     roots = sorted(os.path.abspath(p) for p in paths)
     options = replace(options, roots=tuple(roots))
-    job_options = {"banks": sorted(bank.name for bank in banks), **options.fingerprint()}
+    job_options = {
+        "banks": sorted(bank.name for bank in banks),
+        "policy": policy.source if policy is not None else "defaults",
+        **options.fingerprint(),
+    }
     job, resumed = store.open_job(roots, job_options, new=new)
     done = store.done_keys(job.id) if resumed else set()
     matcher = Matcher(banks)
@@ -281,7 +288,7 @@ def run_scan(
             matches = matcher.match_many([record.signals for record in buffer])
             rows = []
             for record, found in zip(buffer, matches, strict=True):
-                rows.append(_row(record, found))
+                rows.append(_row(record, found, policy))
                 counts["errors"] += record.error is not None
                 counts["matched"] += bool(found)
             store.add_records(job.id, rows)
