@@ -13,7 +13,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from needle.assess import Policy, load_policy
 from needle.banks.model import Bank
@@ -208,14 +208,20 @@ def _print_summary(result: ScanResult, bank_names: list[str]) -> None:
     console.print(table)
 
 
+def _path_column(header: str) -> Column:
+    """Paths are what a reader needs whole: wrap them rather than cut them."""
+    return Column(header, overflow="fold", ratio=2)
+
+
 #: files listed by name in each table of the summary; the rest are in --jsonl and the database
 LISTED = 10
 
 
 def _print_findings(store: Store, job_id: int) -> None:
     matched = Table(
-        "matched file", "bank", "signal", "distance", "transform", title="Known material"
-    )
+        _path_column("matched file"), "bank", "signal", "distance", "transform",
+        title="Known material",
+    )  # fmt: skip
     for n, record in enumerate(store.iter_records(job_id, only="matched")):
         if n == LISTED:
             matched.add_row("…", "", "", "", "")
@@ -227,7 +233,9 @@ def _print_findings(store: Store, job_id: int) -> None:
     if matched.row_count:
         console.print(matched)
 
-    review = Table("file", "priority", "first reason", title="Review first (new material)")
+    review = Table(
+        _path_column("file"), "priority", "first reason", title="Review first (new material)"
+    )
     shown = 0
     for priority in ("critical", "high", "medium"):
         for record in store.iter_records(job_id, priority=priority):
@@ -241,7 +249,7 @@ def _print_findings(store: Store, job_id: int) -> None:
     if review.row_count:
         console.print(review)
 
-    errors = Table("unreadable file", "reason", "detail", title="Could not be read")
+    errors = Table(_path_column("unreadable file"), "reason", "detail", title="Could not be read")
     for n, record in enumerate(store.iter_records(job_id, only="readable-errors")):
         if n == LISTED:
             errors.add_row("…", "", "")
