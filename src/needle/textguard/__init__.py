@@ -21,7 +21,7 @@ optional classifier::
 
 from __future__ import annotations
 
-from needle.textguard.detect import Detection, detect, quote_evasions
+from needle.textguard.detect import Detection, detect, evasion_label
 from needle.textguard.lexicon import Lexicon, load_lexicon
 from needle.textguard.model import OnnxTextClassifier, TextClassifier
 from needle.textguard.normalize import Normalized, normalize
@@ -79,7 +79,6 @@ class Guard:
         for hit in found.hits:
             start, end = norm.span(hit.start, hit.end)
             quote = text[start:end]
-            kinds = {k for k in hit.evasion.split("+") if k} | quote_evasions(quote, hit.term)
             evidence.append(
                 Evidence(
                     hit.category,
@@ -88,7 +87,7 @@ class Guard:
                     end,
                     quote,
                     hit.language,
-                    "+".join(sorted(kinds)),
+                    evasion_label(hit.evasion, quote, hit.term),
                     hit.weight,
                 )
             )

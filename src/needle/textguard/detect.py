@@ -29,9 +29,11 @@ The flow, linear in the length of the text:
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import accumulate, repeat
 
 from needle.textguard.lexicon import (
     SPACED_CHAR,
@@ -60,6 +62,7 @@ __all__ = [
     "Detection",
     "Hit",
     "detect",
+    "evasion_label",
     "quote_evasions",
 ]
 
@@ -104,6 +107,14 @@ _TOKEN = re.compile(
     r"|(?P<c>[,，、،:])"
     r"|(?P<l>[@$€|!+¡£]))"
 )
+#: the same tokens for pure-ASCII text without ``!`` (which is a clause end or a leet symbol
+#: depending on what follows): there a word character is ``[0-9A-Za-z_]``, no unspaced-script
+#: or emoji character can occur, and each kind of token is known from its text alone, so
+#: ``findall`` returns plain strings (no groups, several times faster than ``_TOKEN``)
+_TOKEN_ASCII = re.compile(r"[0-9A-Za-z_]++(?:['’][0-9A-Za-z_]++)*|[.?;](?=\s|$)|\n|[,:]|[@$|+]")
+_ASCII_BREAKS = frozenset(".?;\n")
+_ASCII_COMMAS = frozenset(",:")
+_ASCII_LEET = frozenset("@$|+")
 _DIGIT = re.compile(r"\d")
 _HAS_LETTER = re.compile(r"[^\W\d]")
 _NUM_SUFFIX = re.compile(r"(\d{1,3})(\D+)")
@@ -242,32 +253,98 @@ def _age_hit(value: int, start: int, end: int, *, grade: bool = False) -> Hit | 
     return Hit("adult", "age", 0.0, f"age:{value}", "und", start, end, 0.0, 0)
 
 
+_PREFILTER_CACHE: dict[int, tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = {}
+
+
+def _age_prefilters(lex: Lexicon) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """Cheap necessary conditions for the two unit regexes (``None``: no shortcut).
+
+    The unit alternations are long and Python's regex engine tries them one by one at every
+    number; most numbers in prompts (``8k``, ``v2``) are followed or preceded by no unit at
+    all. Each prefilter is the same pattern cut after the unit's first (after) or last
+    (before) character, so it matches wherever the full regex does.
+    """
+    cached = _PREFILTER_CACHE.get(id(lex))
+    if cached is not None:
+        return cached
+    sep = r"\s*[-‐–]?\s*"
+    ordinal = r"(?:st|nd|rd|th|e|ème|eme|\.|º|o)?"
+    after_units = [*lex.age_after, *lex.grade_after]
+    before_units = [*lex.age_before, *lex.grade_before]
+    firsts = {pieces[0][:2] for u in after_units if (pieces := _pieces(u))}
+    lasts = {pieces[-1][-1] for u in before_units if (pieces := _pieces(u))}
+    after = (
+        re.compile(rf"\d{{1,3}}{ordinal}{sep}(?:{'|'.join(map(re.escape, sorted(firsts)))})")
+        if firsts
+        else None
+    )
+    before = (
+        re.compile(rf"[{''.join(map(re.escape, sorted(lasts)))}]\s*[:=]?{sep}\Z") if lasts else None
+    )
+    if any(not _pieces(u) for u in after_units):
+        after = None
+    if any(not _pieces(u) for u in before_units):
+        before = None
+    _PREFILTER_CACHE[id(lex)] = (after, before)
+    return after, before
+
+
+def _pieces(unit: str) -> list[str]:
+    return [p for p in re.split(r"[\s\-]+", unit) if p]
+
+
 _NUMBER = re.compile(r"\d+")
 #: how far back a unit before a number is looked for ("age of 12", "בת 12")
 _BEFORE_WINDOW = 24
 
 
+#: ASCII digits kept, every other ASCII character made a space (``str.translate`` table)
+_DIGITS_ONLY = str.maketrans({chr(i): chr(i) if chr(i).isdigit() else " " for i in range(128)})
+
+
+def _number_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the runs of digits (``\\d+``). For ASCII text, found by ``str.translate``
+    and ``split`` (C loops) instead of a regex scan, which costs several times more."""
+    if not text.isascii():
+        return [m.span() for m in _NUMBER.finditer(text)]
+    digits = text.translate(_DIGITS_ONLY)
+    find = digits.find
+    spans = []
+    cursor = 0
+    for num in digits.split():
+        a = find(num, cursor)
+        cursor = a + len(num)
+        spans.append((a, cursor))
+    return spans
+
+
 def _find_ages(text: str, lex: Lexicon, has_number_word: bool) -> list[Hit]:
     hits: list[Hit] = []
     after_regex, before_regex, word_regex = _age_regexes(lex)
+    after_pre, before_pre = _age_prefilters(lex)
     if _DIGIT.search(text):
         n = len(text)
-        for num in _NUMBER.finditer(text):
-            a, z = num.span()
+        for a, z in _number_spans(text):
             if z - a > 3 or (a > 0 and text[a - 1] in ".,"):
                 continue
             if z + 1 < n and text[z] in ".," and text[z + 1].isdigit():
                 continue
-            m = after_regex.match(text, a)
+            if after_pre is not None and after_pre.match(text, a) is None:
+                m = None
+            else:
+                m = after_regex.match(text, a)
             if m is not None:
                 group = m.lastgroup or ""
-                hit = _age_hit(int(num.group()), a, m.end(), grade=group[0] == "g")
+                hit = _age_hit(int(text[a:z]), a, m.end(), grade=group[0] == "g")
             else:
-                b = before_regex.search(text, max(0, a - _BEFORE_WINDOW), a)
+                lo = max(0, a - _BEFORE_WINDOW)
+                if before_pre is not None and before_pre.search(text, lo, a) is None:
+                    continue
+                b = before_regex.search(text, lo, a)
                 if b is None:
                     continue
                 group = b.lastgroup or ""
-                hit = _age_hit(int(num.group()), b.start(), num.end(), grade=group == "G")
+                hit = _age_hit(int(text[a:z]), b.start(), z, grade=group == "G")
             if hit is not None:
                 hits.append(hit)
         if "+" in text:
@@ -498,9 +575,11 @@ def _script_languages(original: str, text: str) -> dict[str, float]:
 class _Tokens:
     """Parallel lists describing the words of one text (kept flat for speed)."""
 
-    __slots__ = ("clause", "end", "evasion", "group", "kind", "pos", "start", "text")
+    __slots__ = ("clause", "end", "evasion", "group", "info", "kind", "pos", "start", "text")
 
     def __init__(self) -> None:
+        #: the :class:`_Word` of each word token (``None`` for others), when already known
+        self.info: list[_Word | None] | None = None
         self.kind: list[str] = []
         self.text: list[str] = []
         self.start: list[int] = []
@@ -546,6 +625,10 @@ class _Tokens:
         return len(self.kind)
 
 
+#: texts this long or longer are tokenized part by part (below it, the set-up costs more)
+_SPLIT_MIN = 96
+
+
 def _tokenize(text: str, lex: Lexicon) -> tuple[_Tokens, bool]:
     """Words, unspaced runs, emoji and leet symbols with their spans; clause and comma counts.
 
@@ -554,44 +637,132 @@ def _tokenize(text: str, lex: Lexicon) -> tuple[_Tokens, bool]:
     tokens holds no word, unspaced or symbol character.
     """
     toks = _Tokens()
-    kinds, texts, starts, ends = toks.kind, toks.text, toks.start, toks.end
-    clauses, groups, poss = toks.clause, toks.group, toks.pos
     clause = group = 0
     pos = 0.0
     cursor = 0
-    has_number_word = False
-    numbers = lex.numbers
     find = text.find
-    for w, u, sym, b, c, leet in _TOKEN.findall(text):
-        if w:
-            kind, tok = "w", w
-            if w in numbers:
-                has_number_word = True
-        elif b:
-            clause += 1
-            group += 1
-            continue
-        elif c:
-            group += 1
-            continue
-        elif u:
-            kind, tok = "u", u
-        elif sym:
-            kind, tok = "s", sym
-        else:
-            kind, tok = "l", leet
-        a = find(tok, cursor)
-        cursor = a + len(tok)
-        kinds.append(kind)
-        texts.append(tok)
-        starts.append(a)
-        ends.append(cursor)
-        clauses.append(clause)
-        groups.append(group)
-        poss.append(pos)
-        pos += len(tok) / 2 + 1 if kind == "u" else 1
-    toks.evasion = [""] * len(kinds)
-    return toks, has_number_word
+    rows: list[tuple[str, str, int, int, int, int, float]] = []
+    add = rows.append
+    parts = (
+        text.split()
+        if len(text) >= _SPLIT_MIN and text.isascii() and "!" not in text and "\n" not in text
+        else None
+    )
+    lengths = list(map(len, parts)) if parts else None
+    if parts and lengths and sum(lengths) + len(parts) - 1 == len(text):
+        # one white-space character between parts, none around: a part starts where the
+        # lengths say. Most parts are a word, or a word and a comma; the others are
+        # tokenized alone (no token crosses white space, and what follows a part is white
+        # space or the end, as ``(?=\s|$)`` needs). Positions are then 0, 1, 2, ...
+        breaks, commas, leets = _ASCII_BREAKS, _ASCII_COMMAS, _ASCII_LEET
+        findall = _TOKEN_ASCII.findall
+        rows6: list[tuple[str, str, int, int, int, int]] = []
+        add6 = rows6.append
+        offsets = accumulate(map(operator.add, lengths, repeat(1)), initial=0)
+        for part, a in zip(parts, offsets, strict=False):  # offsets has one more
+            if part.isalnum():
+                add6(("w", part, a, a + len(part), clause, group))
+            elif part[-1] == "," and part[:-1].isalnum():
+                add6(("w", part[:-1], a, a + len(part) - 1, clause, group))
+                group += 1
+            else:
+                local = 0
+                for tok in findall(part):
+                    if tok in breaks:
+                        clause += 1
+                        group += 1
+                    elif tok in commas:
+                        group += 1
+                    else:
+                        b = part.find(tok, local)
+                        local = b + len(tok)
+                        kind = "l" if tok in leets else "w"
+                        add6((kind, tok, a + b, a + local, clause, group))
+        if rows6:
+            columns = list(map(list, zip(*rows6, strict=True)))
+            toks.kind, toks.text, toks.start, toks.end, toks.clause, toks.group = columns
+            toks.pos = list(map(float, range(len(rows6))))
+        toks.evasion = [""] * len(rows6)
+        return toks, _has_number_word(toks, lex)
+    if parts is not None:
+        # as above, finding each part
+        breaks, commas, leets = _ASCII_BREAKS, _ASCII_COMMAS, _ASCII_LEET
+        findall = _TOKEN_ASCII.findall
+        for part in parts:
+            if part.isalnum():
+                a = find(part, cursor)
+                cursor = a + len(part)
+                add(("w", part, a, cursor, clause, group, pos))
+                pos += 1
+                continue
+            if part[-1] == "," and part[:-1].isalnum():
+                word = part[:-1]
+                a = find(word, cursor)
+                cursor = a + len(word)
+                add(("w", word, a, cursor, clause, group, pos))
+                pos += 1
+                group += 1
+                continue
+            for tok in findall(part):
+                if tok in breaks:
+                    clause += 1
+                    group += 1
+                elif tok in commas:
+                    group += 1
+                else:
+                    a = find(tok, cursor)
+                    cursor = a + len(tok)
+                    add(("l" if tok in leets else "w", tok, a, cursor, clause, group, pos))
+                    pos += 1
+    elif text.isascii() and "!" not in text:
+        # words, clause ends, commas and leet symbols, told apart by their text
+        breaks, commas, leets = _ASCII_BREAKS, _ASCII_COMMAS, _ASCII_LEET
+        for tok in _TOKEN_ASCII.findall(text):
+            if tok in breaks:
+                clause += 1
+                group += 1
+            elif tok in commas:
+                group += 1
+            else:
+                a = find(tok, cursor)
+                cursor = a + len(tok)
+                add(("l" if tok in leets else "w", tok, a, cursor, clause, group, pos))
+                pos += 1
+    else:
+        for w, u, sym, b, c, leet in _TOKEN.findall(text):
+            if w:
+                kind, tok = "w", w
+            elif b:
+                clause += 1
+                group += 1
+                continue
+            elif c:
+                group += 1
+                continue
+            elif u:
+                kind, tok = "u", u
+            elif sym:
+                kind, tok = "s", sym
+            else:
+                kind, tok = "l", leet
+            a = find(tok, cursor)
+            cursor = a + len(tok)
+            add((kind, tok, a, cursor, clause, group, pos))
+            pos += len(tok) / 2 + 1 if kind == "u" else 1
+    if rows:
+        columns = list(map(list, zip(*rows, strict=True)))
+        toks.kind, toks.text, toks.start, toks.end = columns[:4]
+        toks.clause, toks.group, toks.pos = columns[4:]
+    toks.evasion = [""] * len(rows)
+    return toks, _has_number_word(toks, lex)
+
+
+def _has_number_word(toks: _Tokens, lex: Lexicon) -> bool:
+    """Is a word token a number word ("twelve")?"""
+    numbers = lex.numbers
+    return not numbers.keys().isdisjoint(toks.text) and any(
+        k == "w" and t in numbers for t, k in zip(toks.text, toks.kind, strict=True)
+    )
 
 
 def _segment(
@@ -707,6 +878,7 @@ class _Word:
         "compound",
         "glued",
         "hint",
+        "inert",
         "known",
         "neg_after",
         "neg_before",
@@ -763,6 +935,15 @@ class _Word:
             and self.senses is None
         ):
             self.glued = _glued_cuts(lex, w)
+        #: nothing to do for this word in the detector's loop (unless a leet symbol is glued)
+        self.inert = (
+            self.senses is None
+            and self.hint is None
+            and self.neg_before is None
+            and self.neg_after is None
+            and self.phrases is None
+            and not self.variants
+        )
 
 
 def _word(lex: Lexicon, w: str) -> _Word:
@@ -828,10 +1009,15 @@ def _expand(toks: _Tokens, lex: Lexicon, text: str) -> _Tokens:
     infos: list[_Word | None] = [None] * n
     frag = [False] * n
     work = False
+    cache: dict[str, _Word] = lex.word_cache  # type: ignore[assignment]
     for i in range(n):
         if kind[i] != "w":
             continue
-        info = infos[i] = _word(lex, words_[i])
+        w = words_[i]
+        info = cache.get(w)
+        if info is None:
+            info = _word(lex, w)
+        infos[i] = info
         if info.compound is not None or info.glued is not None:
             work = True
         if info.unknown:
@@ -841,6 +1027,7 @@ def _expand(toks: _Tokens, lex: Lexicon, text: str) -> _Tokens:
             if info.can_start and i + 1 < n and _joins(toks, lex, i, i + 1, text):
                 frag[i] = frag[i + 1] = work = True
     if not work:
+        toks.info = infos
         return toks
     out = _Tokens()
     produced = [0] * n  # output tokens made from each input token
@@ -1022,10 +1209,18 @@ def detect(norm: Normalized, lex: Lexicon) -> Detection:
     skip_until = -1
     check_excluded = bool(excluded)
     check_consumed = bool(consumed)
+    infos = toks.info
     for i in range(n):
         if i < skip_until:
             continue
         kind = kinds[i]
+        if (
+            infos is not None
+            and kind == "w"
+            and infos[i].inert  # type: ignore[union-attr]
+            and not (i + 1 < n and kinds[i + 1] == "l" and starts[i + 1] == ends[i])
+        ):
+            continue  # a word that adds nothing, as the steps below would find
         w = strs[i]
         s, e = starts[i], ends[i]
         if check_excluded and excluded.covers(s, e):
@@ -1065,7 +1260,8 @@ def detect(norm: Normalized, lex: Lexicon) -> Detection:
         candidates = info.phrases
         if candidates is not None:
             matched = False
-            for seq, senses in candidates:
+            nxt_word = strs[i + 1] if i + 1 < n else None
+            for seq, senses in _phrases_after(candidates, nxt_word):
                 length = len(seq)
                 if i + length > n:
                     continue
@@ -1113,6 +1309,62 @@ def detect(norm: Normalized, lex: Lexicon) -> Detection:
     return _score(lex, raws, age_hits, negators, support, positions, starts, clauses)
 
 
+_Phrases = list[tuple[tuple[str, ...], list[Sense]]]
+
+
+class _PhraseIndex:
+    """The phrases starting with one word, indexed by their second word, so that only
+    those whose second word matches the next token (as :func:`_same_word` decides) are
+    tried, in their lexicon order; memoised per next token."""
+
+    __slots__ = ("by_second", "by_squeezed", "memo", "phrases", "short")
+
+    def __init__(self, phrases: _Phrases) -> None:
+        self.phrases = phrases  # kept: the index is found by id(phrases)
+        self.by_second: dict[str, list[int]] = {}
+        self.by_squeezed: dict[str, list[int]] = {}
+        self.short: list[int] = []  # one-word sequences: nothing to compare
+        for j, (seq, _) in enumerate(phrases):
+            if len(seq) < 2:
+                self.short.append(j)
+                continue
+            self.by_second.setdefault(seq[1], []).append(j)
+            self.by_squeezed.setdefault(squeeze(seq[1]), []).append(j)
+        self.memo: dict[str | None, _Phrases] = {}
+
+    def after(self, nxt: str | None) -> _Phrases:
+        found = self.memo.get(nxt)
+        if found is not None:
+            return found
+        picked = set(self.short)
+        if nxt is not None:
+            picked.update(self.by_second.get(nxt, ()))
+            if not nxt.isalpha():
+                picked.update(self.by_second.get(fold_leet(nxt), ()))
+            elif _DOUBLE.search(nxt) is not None:
+                picked.update(self.by_squeezed.get(squeeze(nxt), ()))
+        found = [self.phrases[j] for j in sorted(picked)]
+        if len(self.memo) >= 1024:
+            self.memo.clear()
+        self.memo[nxt] = found
+        return found
+
+
+#: phrase indexes by id of the lexicon's phrase list (the index holds the list: checked)
+_PHRASE_INDEX: dict[int, _PhraseIndex] = {}
+
+
+def _phrases_after(phrases: _Phrases, nxt: str | None) -> _Phrases:
+    """The phrases of ``phrases`` whose second word can match the next token ``nxt``
+    (``None`` at the end of the text), in order; the caller still checks each fully."""
+    index = _PHRASE_INDEX.get(id(phrases))
+    if index is None or index.phrases is not phrases:
+        if len(_PHRASE_INDEX) >= _MEMO_SIZE:
+            _PHRASE_INDEX.clear()
+        index = _PHRASE_INDEX[id(phrases)] = _PhraseIndex(phrases)
+    return index.after(nxt)
+
+
 def _canon(word: str) -> str:
     """A word with leetspeak folded, for phrase matching."""
     if word.isalpha():
@@ -1123,9 +1375,23 @@ def _canon(word: str) -> str:
 def _same_word(token: str, entry: str) -> bool:
     if token == entry:
         return True
-    if not token.isalpha():
-        return fold_leet(token) == entry
-    return _DOUBLE.search(token) is not None and squeeze(token) == squeeze(entry)
+    key = (token, entry)
+    same = _SAME_WORD.get(key)
+    if same is None:
+        if not token.isalpha():
+            same = fold_leet(token) == entry
+        else:
+            same = _DOUBLE.search(token) is not None and squeeze(token) == squeeze(entry)
+        if len(_SAME_WORD) >= _MEMO_SIZE:
+            _SAME_WORD.clear()
+        _SAME_WORD[key] = same
+    return same
+
+
+#: memo sizes: entries past this clear the memo (pure functions of their arguments)
+_MEMO_SIZE = 50_000
+#: ``_same_word`` answers, by (token, phrase word)
+_SAME_WORD: dict[tuple[str, str], bool] = {}
 
 
 def _token_ages(
@@ -1135,6 +1401,8 @@ def _token_ages(
     units ("10 yeeear oold"), and bare numbers after a person word ("girl, 12")."""
     hits: list[Hit] = []
     kinds, strs, starts, ends = toks.kind, toks.text, toks.start, toks.end
+    if not any(map(str.isdigit, strs)):
+        return hits  # both steps below start from a number token
     n = len(kinds)
     units = lex.unit_words
     seen: set[int] = set()
@@ -1217,6 +1485,13 @@ def _choose(senses: list[Sense], support: dict[str, float]) -> Sense | None:
     under ``"~" + language``, so two different contextual words of one language license
     each other (``nangi ladki``).
     """
+    if len(senses) == 1:  # the common case, decided as below without the lists
+        s = senses[0]
+        if s.contextual and not (
+            support.get(s.language, 0) > 0 or support.get("~" + s.language, 0) >= 2
+        ):
+            return None
+        return s
     usable = [
         s
         for s in senses
@@ -1307,15 +1582,18 @@ def _score(
                 cl,
             )
         )
-    hits.sort(key=lambda h: h.start)
+    hits.sort(key=_START)
     # adult evidence cancels ambiguous minor words
-    age_clauses = {h.clause for h in hits if h.category == "adult" and h.tier == "age"}
+    age_clauses: set[int] = set()
     noun_pos: dict[int, list[float]] = {}
     for h in hits:
-        if h.category == "adult" and h.tier == "adult":
-            noun_pos.setdefault(h.clause, []).append(h.pos)
-    kept: list[Hit] = []
-    for h in hits:
+        if h.category == "adult":
+            if h.tier == "age":
+                age_clauses.add(h.clause)
+            elif h.tier == "adult":
+                noun_pos.setdefault(h.clause, []).append(h.pos)
+    kept: list[Hit] = [] if age_clauses or noun_pos else hits  # else: nothing to cancel
+    for h in hits if kept is not hits else ():
         if h.category == "minor":
             if h.tier in _CANCEL_BY_AGE and h.clause in age_clauses:
                 continue
@@ -1324,10 +1602,15 @@ def _score(
             ):
                 continue
         kept.append(h)
-    sexual = [h for h in kept if h.category == "sexual"]
-    minors = [h for h in kept if h.category == "minor"]
-    adults = [h for h in kept if h.category == "adult"]
-    coded = [h for h in kept if h.category == "sexual_minors"]
+    sexual: list[Hit] = []
+    minors: list[Hit] = []
+    adults: list[Hit] = []
+    coded: list[Hit] = []
+    by_category = {"sexual": sexual, "minor": minors, "adult": adults, "sexual_minors": coded}
+    for h in kept:
+        bucket = by_category.get(h.category)
+        if bucket is not None:
+            bucket.append(h)
     sexual_score = _noisy_or(list(_by_term(sexual).values()))
     minor_score = _noisy_or(list(_by_term(minors).values()))
     pair_by_term: dict[str, float] = {}
@@ -1370,17 +1653,24 @@ def _score(
     )
 
 
+_START = operator.attrgetter("start")
+
+
 def _languages(support: dict[str, float]) -> tuple[str, ...]:
     """Languages with at least half the support of the best one, best first."""
     if not support:
         return ()
-    counted = {k: v for k, v in support.items() if not k.startswith("~")}
-    top = max(counted.values(), default=0)
-    return tuple(
-        code
-        for code, count in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))
-        if count * 2 >= top
-    )
+    if len(support) == 1:
+        ((code, count),) = support.items()
+        if code.startswith("~"):
+            return ()
+        return (code,) if count * 2 >= count else ()
+    counted = [(k, v) for k, v in support.items() if not k.startswith("~")]
+    if not counted:
+        return ()
+    top = max([v for _, v in counted])
+    # most support first, then by code: the order of sorting (-count, code)
+    return tuple(code for _, code in sorted([(-v, k) for k, v in counted if v * 2 >= top]))
 
 
 def _by_term(hits: list[Hit]) -> dict[str, float]:
@@ -1393,10 +1683,12 @@ def _by_term(hits: list[Hit]) -> dict[str, float]:
 
 def _attached_to_adult(s: Hit, minors: list[Hit], adults: list[Hit]) -> bool:
     """Is the sexual word ``s`` nearer an adult subject than any minor, in its clause?"""
-    best_minor = min((abs(m.pos - s.pos) for m in minors if m.clause == s.clause), default=None)
+    if not adults:
+        return False
     best_adult = min((abs(a.pos - s.pos) for a in adults if a.clause == s.clause), default=None)
     if best_adult is None:
         return False
+    best_minor = min((abs(m.pos - s.pos) for m in minors if m.clause == s.clause), default=None)
     return best_minor is None or best_adult < best_minor
 
 
@@ -1446,6 +1738,24 @@ def _index_at(starts: list[int], offset: int) -> int:
 
 _REPEAT3 = re.compile(r"([^\W\d_])\1\1", re.IGNORECASE)
 _PLAIN = re.compile(r"[a-z0-9]+|[A-Z][a-z0-9]+|[A-Z0-9]+")
+
+
+#: ``evasion_label`` answers, by (detector evasions, quote, term)
+_EVASION_LABELS: dict[tuple[str, str, str], str] = {}
+
+
+def evasion_label(evasion: str, quote: str, term: str) -> str:
+    """The ``+``-joined, sorted evasions of one piece of evidence: those the detector undid
+    (``evasion``, ``+``-joined) and those visible in its ``quote`` (memoised)."""
+    key = (evasion, quote, term)
+    label = _EVASION_LABELS.get(key)
+    if label is None:
+        kinds = {k for k in evasion.split("+") if k} | quote_evasions(quote, term)
+        label = "+".join(sorted(kinds))
+        if len(_EVASION_LABELS) >= _MEMO_SIZE:
+            _EVASION_LABELS.clear()
+        _EVASION_LABELS[key] = label
+    return label
 
 
 def quote_evasions(quote: str, term: str = "") -> set[str]:

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
+import operator
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -306,8 +308,17 @@ def _delete(
     text: str, starts: list[int] | None, spans: list[tuple[int, int]]
 ) -> tuple[str, list[int]]:
     """Remove ``spans`` (sorted, disjoint) from ``text`` and its offset map."""
-    if starts is None:
-        starts = _identity(len(text))
+    if starts is None:  # the identity map: the kept offsets are ranges
+        pieces: list[str] = []
+        kept: list[int] = []
+        at = 0
+        for a, b in spans:
+            pieces.append(text[at:a])
+            kept.extend(range(at, a))
+            at = b
+        pieces.append(text[at:])
+        kept.extend(range(at, len(text)))
+        return "".join(pieces), kept
     parts: list[str] = []
     new_starts: list[int] = []
     prev = 0
@@ -377,26 +388,47 @@ def _compose_kana(text: str, starts: list[int] | None) -> tuple[str, list[int] |
 _SINGLE = re.compile(rf"(?<!{_W}){_W}(?!{_W})")
 
 
-def _join_spaced(text: str, starts: list[int] | None) -> tuple[str, list[int] | None]:
-    # cheap test first: three single characters in a row need either three one-character
-    # words or a word like "n-a-k-e-d"
-    parts = text.split()
+#: ASCII letters and digits -> "a", white space -> " ", anything else -> "-"
+_SHAPE = str.maketrans(
+    {chr(i): "a" if chr(i).isalnum() else " " if chr(i).isspace() else "-" for i in range(128)}
+)
+
+
+def _maybe_spaced(text: str) -> bool:
+    """Cheap test before the regexes: three single characters in a row need either three
+    one- or two-character words in a row, or a word like "n-a-k-e-d" (5+ characters, 3+ of
+    them letters or digits, about half of them not)."""
+    if len(text) >= 256 and text.isascii():
+        # the same test on the text's shape (letters and digits "a", others "-"): few
+        # distinct words, and C loops only
+        parts = text.translate(_SHAPE).split()
+        lengths = list(map(len, parts))
+        # a byte 1 where a word is short
+        if b"\x01\x01\x01" in bytes(map(operator.le, lengths, itertools.repeat(2))):
+            return True
+        for shape in set(parts):
+            n = len(shape)
+            letters = shape.count("a")
+            if n >= 5 and letters >= 3 and letters * 2 <= n + 1:
+                return True
+        return False
     short = 0
-    maybe = False
-    for part in parts:
+    for part in text.split():
         if len(part) <= 2:
             short += 1
             if short >= 3:
-                maybe = True
-                break
+                return True
         else:
             short = 0
             if len(part) >= 5 and not part.isalnum():
                 letters = sum(map(str.isalnum, part))
                 if letters >= 3 and letters * 2 <= len(part) + 1:
-                    maybe = True
-                    break
-    if not maybe:
+                    return True
+    return False
+
+
+def _join_spaced(text: str, starts: list[int] | None) -> tuple[str, list[int] | None]:
+    if not _maybe_spaced(text):
         return text, starts
     single = _SINGLE.search(text)
     if single is None:
