@@ -34,8 +34,6 @@ import argparse
 import multiprocessing
 import os
 import platform
-import re
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -47,6 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from PIL import Image  # noqa: E402
+
+from _report import uptime, write_section  # noqa: E402
 
 DOC = ROOT / "docs" / "performance.md"
 SECTION = "## Classifier throughput"
@@ -249,26 +249,6 @@ def stage_times(paths: Sequence[Path]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- report
 
 
-def uptime() -> str:
-    try:
-        return subprocess.run(
-            ["uptime"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        return "load: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def write_doc(text: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    doc = DOC.read_text() if DOC.exists() else "# Performance\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _: text, doc)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc)
-
-
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -387,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         "a reduced draft size and resizes once to 512 px for both models.\n"
     )
     if not args.no_doc:
-        write_doc(text)
+        write_section(DOC, SECTION, text)
         print(f"wrote {DOC.relative_to(ROOT)}")
     return 0
 

@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
 import subprocess
 import sys
@@ -40,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from _report import uptime, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE_PYTHON = ROOT / "bench" / ".venv-baseline" / "bin" / "python"
@@ -256,26 +257,6 @@ def table(rows: list[dict[str, Any]]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
-def write_doc(text: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    doc = DOC.read_text() if DOC.exists() else "# Performance\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _: text, doc)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc)
-
-
-def uptime() -> str:
-    try:
-        return subprocess.run(
-            ["uptime"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        return "load: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000000,10000000", help="comma-separated sizes")
@@ -389,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         f"`{load_before}`; after: `{load_after}` (other work shared the CPU).\n\n" + body
     )
     if not args.no_doc:
-        write_doc(text)
+        write_section(DOC, SECTION, text)
         print(f"written to {DOC.relative_to(ROOT)}")
     return 0
 

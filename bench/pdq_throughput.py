@@ -37,9 +37,7 @@ import argparse  # noqa: E402
 import io  # noqa: E402
 import multiprocessing  # noqa: E402
 import platform  # noqa: E402
-import re  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -51,6 +49,7 @@ import pdqhash  # noqa: E402
 import PIL  # noqa: E402
 from PIL import Image, features  # noqa: E402
 
+from _report import uptime, write_section  # noqa: E402
 from needle.media import decode_image  # noqa: E402
 from needle.signals.pdq import PDQ, PDQ_DRAFT_SIZE, bits_to_hex  # noqa: E402
 
@@ -292,15 +291,6 @@ def distance(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
-def uptime() -> str:
-    try:
-        return subprocess.run(
-            ["uptime"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -309,17 +299,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def write_doc(text: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    doc = DOC.read_text() if DOC.exists() else "# Performance\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _: text, doc)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -518,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text)
     if not args.no_doc:
-        write_doc(text + "\n")
+        write_section(DOC, SECTION, text + "\n")
         print(f"written to {DOC.relative_to(ROOT)}")
     return 0
 

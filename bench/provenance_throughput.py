@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +50,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import numpy as np  # noqa: E402
 from PIL import Image, PngImagePlugin  # noqa: E402
 
+from _report import uptime  # noqa: E402
 from needle.media import Item, decode_image  # noqa: E402
 from needle.pipeline.worker import DRAFT_SIZE, compute_file  # noqa: E402
 from needle.provenance import ProvenanceOptions, examine, stealth  # noqa: E402
@@ -266,22 +266,13 @@ def false_positives() -> tuple[int, int, dict[str, int]]:
     return images, hits, best
 
 
-def _uptime() -> str:
-    try:
-        return subprocess.run(
-            ["uptime"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        return "uptime unavailable"
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer files, one repeat")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/provenance.md")
     args = parser.parse_args(argv)
     repeat = 1 if args.quick else 3
-    load_before = _uptime()
+    load_before = uptime()
     sets = build(args.quick)
     lines = [
         "| set | files | scan baseline ms/file | + provenance ms/file | provenance files/s | "
@@ -308,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{hits} readings at *likely* or above; best chance counts: {counts}."
     )
     print(fp_line, flush=True)
-    load_after = _uptime()
+    load_after = uptime()
     command = "bench/provenance_throughput.py" + (" --quick" if args.quick else "")
     header = [
         f"Command: `.venv/bin/python {command}` — one process, one file at a time, best of "

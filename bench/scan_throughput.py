@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
+from _report import uptime, write_section  # noqa: E402
 from classify_throughput import make_photos  # noqa: E402
 from needle.media import walk  # noqa: E402
 from needle.pipeline.scan import run_scan  # noqa: E402
@@ -59,10 +60,6 @@ def _shares(folder: Path, options: ScanOptions) -> dict[str, float]:
     return {stage: seconds / len(items) for stage, seconds in totals.items()}
 
 
-def _uptime() -> str:
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--per-size", type=int, default=12, help="photos per size (1/4/12/22 MP)")
@@ -71,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     photos = make_photos(args.per_size)
     folder = photos[0].parent
-    load_before = _uptime()
+    load_before = uptime()
     full = ScanOptions(classify=True, provenance=True, textguard=True)
     hashes = ScanOptions()
     rows = []
@@ -84,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             (few / photo.name).write_bytes(photo.read_bytes())
         startup = {w: 2 / _scan(few, w, full) for w in (1, 2)}
     shares = _shares(folder, full)
-    load_after = _uptime()
+    load_after = uptime()
 
     total = sum(shares.values())
     lines = [
@@ -92,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Command: `.venv/bin/python bench/scan_throughput.py --per-size {args.per_size}` "
         f"({len(photos)} JPEGs, {args.per_size} each of 1, 4, 12 and 22 MP; "
-        f"load average before {load_before}, after {load_after}; {os.cpu_count()} cores).",
+        f"load before `{load_before}`, after `{load_after}`; {os.cpu_count()} cores).",
         "",
         "| workers | hash-only scan (images/s) | full scan: classifiers, provenance, "
         "text guard (images/s) |",
@@ -120,14 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        doc = DOC.read_text() if DOC.exists() else "# Performance\n"
-        if SECTION in doc:
-            head, _, rest = doc.partition(SECTION)
-            tail = rest.split("\n## ", 1)
-            doc = head + text + ("\n## " + tail[1] if len(tail) > 1 else "")
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + text
-        DOC.write_text(doc)
+        write_section(DOC, SECTION, text)
     return 0
 
 

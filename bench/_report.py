@@ -1,0 +1,32 @@
+"""What every benchmark shares: the machine's load, and writing its section of a docs page."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+__all__ = ["uptime", "write_section"]
+
+
+def uptime() -> str:
+    """``uptime``'s line (load averages), so a result says how busy the machine was."""
+    try:
+        return subprocess.run(
+            ["uptime"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def write_section(doc: Path, section: str, text: str) -> None:
+    """Replace the ``section`` heading's part of ``doc`` (up to the next ``## ``) with ``text``."""
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    page = doc.read_text() if doc.exists() else "# Performance\n"
+    pattern = re.compile(rf"^{re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(page):
+        page = pattern.sub(lambda _: text, page)
+    else:
+        page = page.rstrip("\n") + "\n\n" + text
+    doc.write_text(page)
