@@ -196,8 +196,20 @@ def _results_pool(
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     in_flight: dict[Future[FileRecord], Item] = {}
 
-    def drain(block_until: int) -> Iterator[FileRecord]:
+    def recover(suspects: list[Item]) -> Iterator[FileRecord]:
+        """The pool broke: keep finished results, find the culprit, start a new pool."""
         nonlocal pool
+        for other, other_item in list(in_flight.items()):
+            if other.done() and not other.cancelled() and other.exception() is None:
+                yield other.result()
+            else:
+                suspects.append(other_item)
+        in_flight.clear()
+        pool.shutdown(wait=False, cancel_futures=True)
+        yield from _isolate(suspects, options, context)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+    def drain(block_until: int) -> Iterator[FileRecord]:
         while len(in_flight) > block_until:
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -205,16 +217,7 @@ def _results_pool(
                 try:
                     yield future.result()
                 except BrokenProcessPool:
-                    suspects = [item]
-                    for other, other_item in list(in_flight.items()):
-                        if other.done() and not other.cancelled() and other.exception() is None:
-                            yield other.result()
-                        else:
-                            suspects.append(other_item)
-                    in_flight.clear()
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    yield from _isolate(suspects, options, context)
-                    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+                    yield from recover([item])
                     return
 
     try:
@@ -222,7 +225,12 @@ def _results_pool(
             if item.error is not None:
                 yield compute_file(item, options)  # nothing to compute: record the reason
                 continue
-            in_flight[pool.submit(compute_file, item, options)] = item
+            try:
+                future = pool.submit(compute_file, item, options)
+            except BrokenProcessPool:  # a worker died before this item could be handed over
+                yield from recover([item])
+                continue
+            in_flight[future] = item
             yield from drain(window - 1)
         yield from drain(0)
     finally:
