@@ -20,7 +20,7 @@ from needle.banks.model import Bank
 from needle.cli._common import DB_OPTION, console, err_console, open_store
 from needle.errors import ConfigError
 from needle.pipeline.scan import ScanProgress, ScanResult, default_workers, run_scan
-from needle.pipeline.worker import ScanOptions
+from needle.pipeline.worker import ScanOptions, preload
 from needle.report import write_jsonl
 from needle.store import Store
 
@@ -105,16 +105,7 @@ def command(
         provenance=provenance,
         textguard=textguard,
     )
-    if classify:
-        # a missing model or extra is a setup problem: say so now, not once per file
-        from needle.classify import load_classifiers
-
-        load_classifiers(
-            list(options.classifiers) if options.classifiers else None,
-            options.classify_config,
-            threads=1,
-            load=True,
-        )
+    preload(options)  # a missing model or extra fails now, not once per file
     store = open_store(db)
     try:
         names = bank or store.bank_names()
@@ -132,7 +123,7 @@ def command(
                 err_console.print(f"wrote {count} records to {jsonl}")
         if not quiet:
             _print_summary(result, [b.name for b in banks])
-            _print_findings(store, result.job.id)
+            _print_findings(store, result)
     finally:
         store.close()
 
@@ -217,7 +208,8 @@ def _path_column(header: str) -> Column:
 LISTED = 10
 
 
-def _print_findings(store: Store, job_id: int) -> None:
+def _print_findings(store: Store, result: ScanResult) -> None:
+    job_id = result.job.id
     matched = Table(
         _path_column("matched file"), "bank", "signal", "distance", "transform",
         title="Known material",
@@ -257,7 +249,7 @@ def _print_findings(store: Store, job_id: int) -> None:
         errors.add_row(record.path, record.error_reason or "", record.error or "")
     if errors.row_count:
         console.print(errors)
-    unsupported = store.summary(job_id).errors_by_reason.get("unsupported", 0)
+    unsupported = result.summary.errors_by_reason.get("unsupported", 0)
     if unsupported:
         console.print(
             f"{unsupported} files are not images needle decodes (text, video, ...); "

@@ -22,7 +22,14 @@ from needle.errors import MediaError
 from needle.media import DEFAULT_LIMITS, DecodedImage, Item, Limits, decode_image
 from needle.signals import Signal, compute_signals
 
-__all__ = ["DRAFT_SIZE", "FileRecord", "ScanOptions", "compute_file", "relative_name"]
+__all__ = [
+    "DRAFT_SIZE",
+    "FileRecord",
+    "ScanOptions",
+    "compute_file",
+    "preload",
+    "relative_name",
+]
 
 #: JPEGs are decoded in the DCT domain to no less than this many pixels a side: the
 #: classifiers' working size (needle.classify.base.WORKING_SIZE), which also serves PDQ
@@ -116,14 +123,25 @@ def relative_name(path: str, roots: tuple[str, ...]) -> str:
 _CLASSIFIERS: dict[tuple[tuple[str, ...] | None, str | None], list[Any]] = {}
 
 
-def _classifiers(options: ScanOptions) -> list[Any]:
+def _classifiers(options: ScanOptions, *, load: bool = False) -> list[Any]:
     key = (options.classifiers, options.classify_config)
     if key not in _CLASSIFIERS:
         from needle.classify import load_classifiers
 
         names = list(options.classifiers) if options.classifiers is not None else None
-        _CLASSIFIERS[key] = load_classifiers(names, options.classify_config, threads=1)
+        _CLASSIFIERS[key] = load_classifiers(names, options.classify_config, threads=1, load=load)
     return _CLASSIFIERS[key]
+
+
+def preload(options: ScanOptions) -> None:
+    """Open the models a scan will use, in this process, before it starts.
+
+    A missing extra or a bad model path is a setup problem: it fails here, once, with its
+    message, instead of on every file. The loaded models serve an in-process scan
+    (``workers=0``); worker processes load their own.
+    """
+    if options.classify:
+        _classifiers(options, load=True)
 
 
 class _Clock:
