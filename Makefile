@@ -23,6 +23,7 @@ unit: setup
 	  export NEEDLE_TEST_PG=$${NEEDLE_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres}; \
 	  echo "PostgreSQL answers: storage tests run on it too ($$NEEDLE_TEST_PG)"; \
 	fi; \
+	if command -v cc >/dev/null && [ "$${NEEDLE_COMPILE:-1}" != 0 ]; then export NEEDLE_EXPECT_COMPILED=1; fi; \
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck unit

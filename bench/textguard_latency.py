@@ -7,7 +7,9 @@ Measures, pinned to core 0 (``os.sched_setaffinity``):
 - **needle** ``needle.textguard.check`` on a mix of short prompts (every line of the
   development set) and long prompts (diffusion-style tag lists of 400-1,600 characters),
   *warm* (its per-word cache filled by a first pass, as in a service) and *cold* (cache
-  cleared before every prompt: the worst case for a prompt of never-seen words);
+  cleared before every prompt: the worst case for a prompt of never-seen words); as
+  installed (compiled with mypyc, see ``needle/_compiled.py``) and, side by side in a child
+  process, as pure Python (``NEEDLE_PURE_PYTHON=1``);
 - **baseline**: the simplest filter a service might run instead, lower-casing the prompt and
   searching it with one compiled regex of English sexual and child words (no evasions, no
   languages, no scope); it bounds from below what any Python text filter costs;
@@ -147,24 +149,15 @@ def summarise(samples: list[float]) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="passes over the prompt mix")
-    parser.add_argument("--no-write", action="store_true", help="do not update docs/textguard.md")
-    args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {0})
-    sys.path.insert(0, str(ROOT / "src"))
-    from needle.textguard import check
+def measure(rounds: int) -> tuple[str, list[tuple[str, str, dict[str, float], dict[str, float]]]]:
+    """The needle rows (warm and cold) and the baseline rows, for the implementation loaded."""
+    from needle.textguard import IMPLEMENTATION, check
     from needle.textguard.lexicon import load_lexicon
 
-    t0 = time.perf_counter()
+    name = "compiled" if IMPLEMENTATION.startswith("compiled") else "pure Python"
     lex = load_lexicon()
-    check("warm up")
-    load_s = time.perf_counter() - t0
     rng = random.Random(5)
-    short = [json.loads(line)["text"] for line in DEV.read_text(encoding="utf-8").splitlines()]
-    long = long_prompts(len(short) // 4, rng)
+    short, long = prompts(rng)
     mix = short + long
     base = baseline_filter()
     # warm pass (fills the word cache; a service is always warm)
@@ -172,13 +165,13 @@ def main() -> None:
         check(p)
     rows: list[tuple[str, str, dict[str, float], dict[str, float]]] = []
     gc.collect()
-    for label, prompts in (("short", short), ("long", long), ("all", mix)):
+    for label, batch in (("short", short), ("long", long), ("all", mix)):
         n_wall: list[float] = []
         n_cpu: list[float] = []
         b_wall: list[float] = []
         b_cpu: list[float] = []
-        for _ in range(args.rounds):
-            order = prompts[:]
+        for _ in range(rounds):
+            order = batch[:]
             rng.shuffle(order)
             w, c = timed(check, order)
             n_wall += w
@@ -186,10 +179,50 @@ def main() -> None:
             w, c = timed(base, order)
             b_wall += w
             b_cpu += c
-        rows.append((label, "needle (warm)", summarise(n_cpu), summarise(n_wall)))
+        rows.append((label, f"needle {name} (warm)", summarise(n_cpu), summarise(n_wall)))
         rows.append((label, "baseline regex", summarise(b_cpu), summarise(b_wall)))
     cold_wall, cold_cpu = timed(check, mix, before=lex.word_cache.clear)
-    rows.append(("all", "needle (cold cache)", summarise(cold_cpu), summarise(cold_wall)))
+    rows.append(("all", f"needle {name} (cold cache)", summarise(cold_cpu), summarise(cold_wall)))
+    return IMPLEMENTATION, rows
+
+
+def prompts(rng: random.Random) -> tuple[list[str], list[str]]:
+    short = [json.loads(line)["text"] for line in DEV.read_text(encoding="utf-8").splitlines()]
+    return short, long_prompts(len(short) // 4, rng)
+
+
+def pure_python_rows(rounds: int) -> list[tuple[str, str, dict[str, float], dict[str, float]]]:
+    """The same measurement, run in a child process on the Python source of the text guard."""
+    env = {**os.environ, "NEEDLE_PURE_PYTHON": "1"}
+    cmd = [sys.executable, __file__, "--rounds", str(rounds), "--rows-only"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    return [tuple(row) for row in json.loads(out)]  # type: ignore[misc]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="passes over the prompt mix")
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/textguard.md")
+    parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+    sys.path.insert(0, str(ROOT / "src"))
+    if args.rows_only:  # the child of pure_python_rows
+        print(json.dumps(measure(args.rounds)[1]))
+        return
+    from needle.textguard import check
+
+    t0 = time.perf_counter()
+    check("warm up")
+    load_s = time.perf_counter() - t0
+    implementation, rows = measure(args.rounds)
+    if implementation.startswith("compiled"):
+        # side by side: the same code run as Python source (without its baseline rows)
+        rows += [r for r in pure_python_rows(args.rounds) if r[1] != "baseline regex"]
+        order = ["short", "long", "all"]
+        rows.sort(key=lambda r: order.index(r[0]))
+    short, long = prompts(random.Random(5))
     big = {}
     for name, text in {
         "1 MB ASCII prompt text": (", ".join(TAGS) * 2000)[: 1 << 20],
@@ -210,6 +243,8 @@ def main() -> None:
         f"Prompts: {len(short)} short (development set, mean {statistics.fmean(map(len, short)):.0f} "
         f"chars) + {len(long)} long (tag lists, mean {statistics.fmean(map(len, long)):.0f} chars); "
         f"lexicon load + first call {load_s * 1000:.0f} ms",
+        f"Text guard: {implementation}; the pure-Python rows run the same source with "
+        "`NEEDLE_PURE_PYTHON=1` in a child process, one after the other",
         "",
         "CPU time of the checking thread per prompt (what the guard costs); wall-clock p99 in",
         "the last column (what a caller waited, including time the busy machine gave to others).",

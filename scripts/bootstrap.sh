@@ -24,9 +24,17 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 stamp="$VENV/.needle-installed"
-want=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml setup.py scripts/bootstrap.sh | sha256sum | cut -c1-16)
+# the text guard's hot modules are compiled in place (setup.py, mypyc): rebuilt when they change
+compiled_stamp="$VENV/.needle-compiled"
+compiled_want=$(cat src/needle/textguard/*.py src/needle/textguard/lexicon/__init__.py | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q -e ".[all,demo,dev]"
   echo "$want" > "$stamp"
+  echo "$compiled_want" > "$compiled_stamp"
+elif [ ! -f "$compiled_stamp" ] || [ "$(cat "$compiled_stamp")" != "$compiled_want" ]; then
+  echo "text guard sources changed: compiling them again (about 30 s)"
+  "$VENV/bin/python" -m pip install -q --no-deps -e .
+  echo "$compiled_want" > "$compiled_stamp"
 fi

@@ -729,14 +729,14 @@ def _tokenize(text: str, lex: Lexicon) -> tuple[_Tokens, bool]:
                 add(("l" if tok in leets else "w", tok, a, cursor, clause, group, pos))
                 pos += 1
     else:
-        for w, u, sym, b, c, leet in _TOKEN.findall(text):
+        for w, u, sym, brk, comma, leet in _TOKEN.findall(text):
             if w:
                 kind, tok = "w", w
-            elif b:
+            elif brk:
                 clause += 1
                 group += 1
                 continue
-            elif c:
+            elif comma:
                 group += 1
                 continue
             elif u:

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from needle._compiled import reduce_by_fields
 from needle.errors import ConfigError
 
 __all__ = [
@@ -71,6 +72,9 @@ class Policy:
     #: the optional ONNX model's score is multiplied by this and combined with the rules' score
     #: by taking the larger; 0 turns the model off without unloading it
     model_weight: float = 1.0
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        return reduce_by_fields(self)
 
     def __post_init__(self) -> None:
         for name in ("block_threshold", "review_threshold", "model_weight"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from needle._compiled import reduce_by_fields
 from needle.textguard.policy import Policy
 
 __all__ = ["CATEGORIES", "Evidence", "GuardResult"]
@@ -40,6 +41,9 @@ class Evidence:
     language: str
     evasion: str
     weight: float = 0.0
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        return reduce_by_fields(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +79,9 @@ class GuardResult:
     truncated: bool = False
     model: str | None = None
     model_score: float | None = None
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        return reduce_by_fields(self)
 
     @property
     def blocked(self) -> bool:

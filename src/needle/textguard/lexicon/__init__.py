@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from needle._compiled import reduce_by_fields
 from needle.errors import ConfigError
 from needle.textguard.normalize import normalize, squeeze
 
@@ -98,6 +99,9 @@ class Sense:
     weight: float
     term: str  # normalised entry as written in the lexicon (stems keep their "*")
     contextual: bool = False
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        return reduce_by_fields(self)
 
 
 @dataclass(slots=True)
