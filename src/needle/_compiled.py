@@ -7,8 +7,10 @@ an extension before a ``.py`` of the same name, so three things can go wrong, an
 :func:`load` handles each by loading the whole group from source instead:
 
 - a source file changed after it was compiled (an edit, a ``git pull``): the extension is
-  stale, and running it would run old code; a :class:`RuntimeWarning` says so and how to
-  rebuild (``make setup``, or ``pip install -e .`` again);
+  stale, and running it would run old code. ``setup.py`` records the SHA-256 of every source
+  it compiles in ``_compiled.json`` beside them (contents, not modification times, which
+  installers do not keep); a source that differs gets a :class:`RuntimeWarning` saying how
+  to rebuild (``make setup``, or ``pip install -e .`` again);
 - an extension does not import (a half-finished build);
 - ``NEEDLE_PURE_PYTHON=1`` asks for the source (to compare, or to debug with a profiler).
 
@@ -18,9 +20,11 @@ The group is all or nothing: compiled modules call each other directly in C, so 
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
+import json
 import os
 import sys
 import warnings
@@ -34,6 +38,8 @@ __all__ = ["PURE_ENV", "TEXTGUARD", "load", "reduce_by_fields"]
 TEXTGUARD = ("lexicon", "normalize", "policy", "result", "detect", "guard")
 #: set to 1 to run the Python source even where compiled modules are installed
 PURE_ENV = "NEEDLE_PURE_PYTHON"
+#: written by setup.py beside the compiled sources: {module name: SHA-256 of its source}
+RECORD = "_compiled.json"
 
 
 def _paths(package_dir: Path, name: str) -> tuple[Path, Path | None]:
@@ -61,11 +67,17 @@ def load(package: str, names: tuple[str, ...]) -> str:
     if os.environ.get(PURE_ENV, "") not in ("", "0"):
         reason = f"{PURE_ENV} is set"
     else:
+        try:
+            record = json.loads((package_dir / RECORD).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = {}
         for name, source, ext in found:
             if ext is None:
                 reason = f"{name} was not compiled"
                 break
-            if source.exists() and source.stat().st_mtime > ext.stat().st_mtime:
+            if source.exists() and (
+                hashlib.sha256(source.read_bytes()).hexdigest() != record.get(name)
+            ):
                 reason = f"{source.name} changed after it was compiled"
                 warnings.warn(
                     f"{package}: {reason}; running the slower Python source. Rebuild with "

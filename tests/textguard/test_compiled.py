@@ -9,7 +9,6 @@ import random
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -101,18 +100,34 @@ def test_compiled_and_pure_python_give_identical_results() -> None:
 def test_a_source_changed_after_compiling_runs_from_source(tmp_path: Path) -> None:
     _needs_compiled()
     src = tmp_path / "src"
-    shutil.copytree(PACKAGE_DIR.parent, src / "needle")  # copy2: modification times kept
+    shutil.copytree(PACKAGE_DIR.parent, src / "needle")
     for library in PACKAGE_DIR.parent.parent.glob("needle_textguard__mypyc*"):
         shutil.copy2(library, src / library.name)
     edited = src / "needle" / "textguard" / "detect.py"
-    later = time.time() + 60
-    os.utime(edited, (later, later))
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(src)}
     env.pop(_compiled.PURE_ENV, None)
     implementation, stderr, results = _run_dump(["nude child", "a cat on a sofa"], env)
     assert implementation == "pure Python (detect.py changed after it was compiled)"
     assert "RuntimeWarning" in stderr and "make setup" in stderr
     assert [r["decision"] for r in results] == ["block", "allow"]  # type: ignore[index]
+
+
+def test_an_unchanged_copy_of_the_build_runs_compiled(tmp_path: Path) -> None:
+    """What an installer does: files copied anew, modification times not kept."""
+    _needs_compiled()
+    src = tmp_path / "src"
+    shutil.copytree(PACKAGE_DIR.parent, src / "needle", copy_function=shutil.copy)
+    for library in PACKAGE_DIR.parent.parent.glob("needle_textguard__mypyc*"):
+        shutil.copy(library, src / library.name)
+    for path in (src / "needle" / "textguard").rglob("*.py"):
+        os.utime(path)  # sources newer than the extensions
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    env.pop(_compiled.PURE_ENV, None)
+    implementation, stderr, results = _run_dump(["nude child"], env)
+    assert implementation == "compiled (mypyc)"
+    assert "Warning" not in stderr
+    assert [r["decision"] for r in results] == ["block"]  # type: ignore[index]
 
 
 def test_pure_python_is_reported_where_nothing_is_compiled(tmp_path: Path) -> None:
