@@ -31,3 +31,21 @@ class CrashingItem(Item):
 
     def read(self, limits: Limits = DEFAULT_LIMITS) -> bytes:
         os._exit(70)
+
+
+#: set by a test to its own process id: only that process fails to rebuild a PoisonPath
+PARENT_ENV = "NEEDLE_TEST_POISON_PARENT"
+
+
+def _rebuild_path(value: str) -> PoisonPath:
+    if os.environ.get(PARENT_ENV) == str(os.getpid()):
+        raise ValueError("this result cannot be rebuilt in the parent")
+    return PoisonPath(value)
+
+
+class PoisonPath(str):
+    """A path that crosses to a worker fine but whose result cannot be read back: as a stage
+    result that does not unpickle would (a needle bug, not a hostile file)."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return _rebuild_path, (str(self),)

@@ -131,6 +131,27 @@ def test_a_crashing_worker_is_recorded_and_the_scan_goes_on(tmp_path: Path) -> N
     assert all(records[f"{i}.jpg"].error is None for i in range(6))
 
 
+def test_a_result_that_cannot_be_read_back_is_not_blamed_on_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bombs import PARENT_ENV, PoisonPath
+    from needle.pipeline.scan import _results_pool
+    from needle.pipeline.worker import ScanOptions
+
+    monkeypatch.setenv(PARENT_ENV, str(os.getpid()))
+    items = []
+    for i in range(4):
+        path = tmp_path / f"{i}.jpg"
+        path.write_bytes(image_bytes(synth_image(i, (64, 64))))
+        name = PoisonPath(str(path)) if i == 2 else str(path)
+        items.append(Item(name, path.stat().st_size, fs_path=str(path)))
+    records = {Path(r.path).name: r for r in _results_pool(iter(items), ScanOptions(), 2)}
+    assert set(records) == {f"{i}.jpg" for i in range(4)}
+    assert records["2.jpg"].error_reason == "internal"
+    assert "cannot be rebuilt" in (records["2.jpg"].error or "")
+    assert all(records[f"{i}.jpg"].error is None for i in (0, 1, 3))
+
+
 def test_workers_that_cannot_start_stop_the_scan_instead_of_blaming_files(
     tmp_path: Path,
 ) -> None:

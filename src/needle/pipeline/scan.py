@@ -146,6 +146,20 @@ def _crashed(item: Item) -> FileRecord:
     )
 
 
+def _unreadable(item: Item, cause: BaseException) -> FileRecord:
+    """The worker finished but its result could not be read back: needle's fault, not the
+    file's (the pool reports it as broken all the same, with the reader's error as cause)."""
+    # the cause is the reader's traceback as text, in triple quotes: its last line says it
+    lines = [line for line in str(cause).splitlines() if line.strip().strip("'\"")]
+    last = lines[-1:] or [type(cause).__name__]
+    return FileRecord(
+        item.path,
+        item.size,
+        error=f"needle could not read back this file's result (a bug, please report it): {last[0]}",
+        error_reason="internal",
+    )
+
+
 def _ping() -> bool:
     return True
 
@@ -170,8 +184,8 @@ def _isolate(items: list[Item], options: ScanOptions, context: BaseContext) -> I
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as single:
             try:
                 yield single.submit(compute_file, item, options).result()
-            except BrokenProcessPool:
-                yield _crashed(item)
+            except BrokenProcessPool as exc:
+                yield _crashed(item) if exc.__cause__ is None else _unreadable(item, exc.__cause__)
 
 
 def _results_pool(
