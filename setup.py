@@ -1,7 +1,7 @@
 """Build script: everything is declared in pyproject.toml except the compiled modules.
 
 The text guard's hot modules are compiled with mypyc (C extensions beside the sources, about
-1.5x faster; see needle/_compiled.py). The build works without it: with no C compiler, or with
+1.6x faster; see needle/_compiled.py). The build works without it: with no C compiler, or with
 ``NEEDLE_COMPILE=0``, needle installs as pure Python, with the same answers.
 """
 
