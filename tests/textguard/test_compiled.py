@@ -76,6 +76,13 @@ def _run_dump(texts: list[str], env: dict[str, str]) -> tuple[str, str, list[obj
     return implementation, proc.stderr, json.loads(results)
 
 
+def _copy_build(src: Path) -> None:
+    """needle with its compiled modules and their shared library, copied under ``src``."""
+    shutil.copytree(PACKAGE_DIR.parent, src / "needle")
+    for library in PACKAGE_DIR.parent.parent.glob("needle_textguard__mypyc*"):
+        shutil.copy(library, src / library.name)
+
+
 def test_the_built_modules_are_the_ones_running() -> None:
     _needs_compiled()
     assert textguard.IMPLEMENTATION == "compiled (mypyc)"
@@ -100,9 +107,7 @@ def test_compiled_and_pure_python_give_identical_results() -> None:
 def test_a_source_changed_after_compiling_runs_from_source(tmp_path: Path) -> None:
     _needs_compiled()
     src = tmp_path / "src"
-    shutil.copytree(PACKAGE_DIR.parent, src / "needle")
-    for library in PACKAGE_DIR.parent.parent.glob("needle_textguard__mypyc*"):
-        shutil.copy2(library, src / library.name)
+    _copy_build(src)
     edited = src / "needle" / "textguard" / "detect.py"
     edited.write_text(edited.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(src)}
@@ -117,9 +122,7 @@ def test_an_unchanged_copy_of_the_build_runs_compiled(tmp_path: Path) -> None:
     """What an installer does: files copied anew, modification times not kept."""
     _needs_compiled()
     src = tmp_path / "src"
-    shutil.copytree(PACKAGE_DIR.parent, src / "needle", copy_function=shutil.copy)
-    for library in PACKAGE_DIR.parent.parent.glob("needle_textguard__mypyc*"):
-        shutil.copy(library, src / library.name)
+    _copy_build(src)
     for path in (src / "needle" / "textguard").rglob("*.py"):
         os.utime(path)  # sources newer than the extensions
     env = {**os.environ, "PYTHONPATH": str(src)}
