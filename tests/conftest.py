@@ -110,3 +110,16 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
         sys.argv = argv
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def scan_record(path: str, size: int = 0, *, matches: tuple[object, ...] = (), **fields: object):  # type: ignore[no-untyped-def]
+    """A stored-ready record of a file the workers saw (``fields``: ``FileRecord``'s), with
+    its matches and an assessment of no priority: what the store's own tests write."""
+    from needle.assess import Assessment, Priority
+    from needle.signals import Signal
+    from needle.store import FileRecord, ScanRecord
+
+    md5 = fields.pop("md5", None)
+    signals = {"md5": Signal("md5", str(md5))} if md5 else {}
+    record = FileRecord(path, size, signals, **fields)  # type: ignore[arg-type]
+    return ScanRecord(record, tuple(matches), Assessment(Priority.NONE))  # type: ignore[arg-type]

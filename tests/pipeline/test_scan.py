@@ -82,10 +82,10 @@ def test_scan_matches_and_records_every_file(tmp_path: Path, db_url: str, worker
     (rotated,) = records["rotated.jpg"].matches
     assert rotated.transform not in (None, "original") and rotated.distance <= 31
     assert [m.signal_type for m in records["photo3.jpg"].matches] == ["md5"]
-    assert records["photo0.jpg"].matches == []
+    assert records["photo0.jpg"].matches == ()
     flat = records["flat.png"]
     assert flat.pdq is not None and flat.pdq_quality is not None and flat.pdq_quality < 50
-    assert flat.matches == []
+    assert flat.matches == ()
 
     reasons = {name: r.error_reason for name, r in records.items() if r.error}
     assert reasons == {

@@ -11,34 +11,38 @@ from conftest import image_bytes, synth_image
 from needle.classify import Classification
 from needle.classify.base import Box, Face
 from needle.match.model import Match
-from needle.pipeline.scan import _row, run_scan
+from needle.pipeline.scan import assess_record, run_scan
 from needle.pipeline.worker import FileRecord, ScanOptions, relative_name
 from needle.store import Store
+from needle.store.record import record_row
 
 
 def _classified(
     explicit: float, minor: tuple[float, float, float] | None, path: str = "/evidence/x.jpg"
 ) -> FileRecord:
-    record = FileRecord(path, 10)
-    record.classifications = [Classification("nudenet", "320n", "3.4.2", {"explicit": explicit})]
+    found = [Classification("nudenet", "320n", "3.4.2", {"explicit": explicit})]
     if minor is not None:
         age, sd, likelihood = minor
         face = Face(Box(0.1, 0.1, 0.3, 0.3), "dlib-hog", 1.0, age, sd, 0.5, likelihood)
         scores = {"minor_likelihood": likelihood, "faces": 1}
-        record.classifications.append(
-            Classification("age", "age-v1", "2.0.0", scores, faces=(face,))
-        )
-    return record
+        found.append(Classification("age", "age-v1", "2.0.0", scores, faces=(face,)))
+    return FileRecord(path, 10, classifications=tuple(found))
+
+
+def _row(record: FileRecord, matches: list[Match], policy: object = None) -> dict[str, object]:
+    return record_row(assess_record(record, matches, policy))  # type: ignore[arg-type]
 
 
 def test_injected_scores_become_a_stored_priority_with_reasons(tmp_path: Path) -> None:
-    child = _row(_classified(0.93, (9.2, 3.6, 0.97)), [])
+    child_record = assess_record(_classified(0.93, (9.2, 3.6, 0.97)), [])
+    benign_record = assess_record(_classified(0.02, None, "/evidence/benign.jpg"), [])
+    child = record_row(child_record)
     adult = _row(_classified(0.93, (34.0, 6.0, 0.02)), [])
     benign = _row(_classified(0.02, None, "/evidence/benign.jpg"), [])
     assert child["priority"] in ("critical", "high")
     assert adult["priority"] not in ("critical", "high")
     assert benign["priority"] == "none"
-    text = " ".join(r["text"] for r in child["details"]["reasons"])
+    text = " ".join(r["text"] for r in child["details"]["reasons"])  # type: ignore[index]
     assert "explicit 0.93" in text and "age 9" in text
 
     known = _row(FileRecord("/evidence/k.jpg", 1), [Match("known", "md5", "0" * 32, 0, 0)])
@@ -46,7 +50,7 @@ def test_injected_scores_become_a_stored_priority_with_reasons(tmp_path: Path) -
 
     with Store(f"sqlite:///{tmp_path / 'n.db'}") as store:
         job, _ = store.open_job(["/evidence"], {})
-        store.add_records(job.id, [child, benign])
+        store.add_records(job.id, [child_record, benign_record])
         stored = {r.path: r for r in store.iter_records(job.id)}
         assert store.summary(job.id).priorities == {child["priority"]: 1, "none": 1}
     record = stored["/evidence/x.jpg"].to_dict()
@@ -75,19 +79,20 @@ def test_generator_prompt_is_stored_for_the_guard_but_not_exported(
     with Store(f"sqlite:///{tmp_path / 'n.db'}") as store:
         result = run_scan([str(folder)], store=store, workers=0, options=options)
         records = {Path(r.path).name: r for r in store.iter_records(result.job.id)}
-    generated = [r for r in records.values() if r.details.get("provenance", {}).get("generator")]
+    generated = [r for r in records.values() if r.provenance and r.provenance.get("generator")]
     assert generated, "the AUTOMATIC1111 files carry generator metadata"
     for record in generated:
-        assert "AUTOMATIC1111" in record.details["provenance"]["generator"]
-        assert record.details["_embedded_prompt"]["prompt"]
+        assert "AUTOMATIC1111" in str(record.provenance["generator"])
+        assert record.embedded_prompt is not None and record.embedded_prompt.prompt
         exported = json.dumps(record.to_dict())
-        assert "_embedded_prompt" not in exported
-        assert record.details["_embedded_prompt"]["prompt"] not in exported
-        sources = [g["source"] for g in record.details["textguard"]]
+        assert "embedded_prompt" not in exported
+        assert record.embedded_prompt.prompt not in exported
+        sources = [g["source"] for g in record.textguard]
         assert sources == ["file name", "embedded prompt"]
     photo = records["photo.jpg"]
-    assert photo.details["provenance"]["ai_generated"] == "unknown"
-    assert [g["source"] for g in photo.details["textguard"]] == ["file name"]
+    assert photo.provenance is not None and photo.provenance["ai_generated"] == "unknown"
+    assert photo.embedded_prompt is None
+    assert [g["source"] for g in photo.textguard] == ["file name"]
 
 
 def test_a_policy_file_changes_the_stored_priority(tmp_path: Path) -> None:

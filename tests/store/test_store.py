@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from conftest import scan_record
 from needle.banks.model import BankEntry
 from needle.errors import BankError
 from needle.match.model import Match
@@ -58,20 +59,20 @@ def test_jobs_resume_and_records_are_unique(db_url: str) -> None:
         store.add_records(
             job.id,
             [
-                {"path": "/evidence/a.jpg", "size": 10, "md5": MD5, "matches": [match]},
-                {"path": "/evidence/b.jpg", "size": 0, "error": "empty", "error_reason": "corrupt"},
+                scan_record("/evidence/a.jpg", 10, md5=MD5, matches=(match,)),
+                scan_record("/evidence/b.jpg", 0, error="empty", error_reason="corrupt"),
             ],
         )
         again, resumed = store.open_job(["/evidence"], {"banks": []})
         assert resumed and again.id == job.id
         assert len(store.done_keys(job.id)) == 2
         with pytest.raises(sa.exc.IntegrityError):
-            store.add_records(job.id, [{"path": "/evidence/a.jpg", "size": 10}])
+            store.add_records(job.id, [scan_record("/evidence/a.jpg", 10)])
         assert len(store.done_keys(job.id)) == 2  # the failed batch left nothing behind
 
         records = list(store.iter_records(job.id, batch=1))
         assert [r.path for r in records] == ["/evidence/a.jpg", "/evidence/b.jpg"]
-        assert records[0].matches == [match]
+        assert records[0].matches == (match,)
         assert records[1].to_dict()["error"] == "empty"
 
         summary = store.summary(job.id)
@@ -90,7 +91,5 @@ def test_unicode_and_long_paths(db_url: str) -> None:
     with Store(db_url) as store:
         job, _ = store.open_job(["/e"], {})
         long_path = "/e/" + "d/" * 2000 + "ü.jpg"
-        store.add_records(
-            job.id, [{"path": long_path, "size": 1}, {"path": "/e/日本.jpg", "size": 2}]
-        )
+        store.add_records(job.id, [scan_record(long_path, 1), scan_record("/e/日本.jpg", 2)])
         assert {r.path for r in store.iter_records(job.id)} == {long_path, "/e/日本.jpg"}

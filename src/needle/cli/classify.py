@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from needle.assess import Assessment, Policy, assess, load_policy
-from needle.classify import (
-    Classification,
-    Classifier,
-    Sample,
-    load_classifiers,
-    registry,
-    run_classifiers,
-    sample_from_bytes,
-)
-from needle.errors import ConfigError, MediaError
-from needle.media import Item, walk
+from needle.assess import Assessment, assess, load_policy
+from needle.classify import Classification, registry
+from needle.errors import ConfigError
+from needle.jsonvalue import JSONObject
+from needle.media import walk
+from needle.pipeline.worker import FileRecord, ScanOptions, compute_file, preload
 
 __all__ = ["command"]
-
-#: files decoded and classified together
-BATCH = 8
 
 
 def command(
@@ -79,39 +69,32 @@ def command(
     if missing:
         raise ConfigError(f"no such file or folder: {', '.join(missing)}")
     names = [n for n in classifiers.split(",") if n.strip()] if classifiers else None
-    chosen = load_classifiers(names, config, threads=threads, load=True)
+    # the scan's own per-file work, with only the classifiers on: the same decode and models
+    options = ScanOptions(
+        classify=True,
+        classifiers=tuple(names) if names is not None else None,
+        classify_config=str(config) if config is not None else None,
+        threads=threads,
+    )
+    preload(options)
     rules = load_policy(policy if policy is not None else config)
     failed = False
-    batch: list[tuple[Item, Sample]] = []
     for item in walk([str(f) for f in files]):
-        try:
-            batch.append((item, sample_from_bytes(item.read(), path=item.path)))
-        except (MediaError, OSError) as exc:
+        record = compute_file(item, options)
+        if record.error is not None:
             failed = True
-            _print_error(item.path, str(exc), as_json)
+            _print_error(record, as_json)
             continue
-        if len(batch) == BATCH:
-            _flush(batch, chosen, rules, as_json)
-            batch = []
-    if batch:
-        _flush(batch, chosen, rules, as_json)
+        assessment = assess(classifications=record.classifications, policy=rules)
+        if as_json:
+            typer.echo(json.dumps(_record(record.path, record.classifications, assessment)))
+        else:
+            _print(record.path, record.classifications, assessment)
     if failed:
         raise typer.Exit(1)
 
 
-def _flush(
-    batch: list[tuple[Item, Sample]], chosen: list[Classifier], rules: Policy, as_json: bool
-) -> None:
-    results = run_classifiers(chosen, [sample for _, sample in batch])
-    for (item, _), found in zip(batch, results, strict=True):
-        assessment = assess(classifications=found, policy=rules)
-        if as_json:
-            typer.echo(json.dumps(_record(item.path, found, assessment)))
-        else:
-            _print(item.path, found, assessment)
-
-
-def _record(path: str, found: list[Classification], assessment: Assessment) -> dict[str, Any]:
+def _record(path: str, found: tuple[Classification, ...], assessment: Assessment) -> JSONObject:
     return {
         "path": path,
         "classifications": [c.to_dict() for c in found],
@@ -121,12 +104,12 @@ def _record(path: str, found: list[Classification], assessment: Assessment) -> d
     }
 
 
-def _print_error(path: str, message: str, as_json: bool) -> None:
+def _print_error(record: FileRecord, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps({"path": path, "error": message}))
+        typer.echo(json.dumps({"path": record.path, "error": record.error}))
     else:
-        typer.echo(path)
-        typer.secho(f"  error: {message}", fg=typer.colors.RED)
+        typer.echo(record.path)
+        typer.secho(f"  error: {record.error}", fg=typer.colors.RED)
 
 
 _COLOURS = {
@@ -138,7 +121,7 @@ _COLOURS = {
 }
 
 
-def _print(path: str, found: list[Classification], assessment: Assessment) -> None:
+def _print(path: str, found: tuple[Classification, ...], assessment: Assessment) -> None:
     label = assessment.priority.label
     typer.echo(f"{path}  ", nl=False)
     typer.secho(f"priority {label}", fg=_COLOURS[label], bold=label != "none")

@@ -235,8 +235,8 @@ def _print_findings(store: Store, result: ScanResult) -> None:
                 continue  # listed above
             if shown == LISTED:
                 break
-            reasons = record.details.get("reasons") or [{}]
-            review.add_row(record.path, priority, str(reasons[0].get("text", "")))
+            first = record.reasons[0].get("text", "") if record.reasons else ""
+            review.add_row(record.path, priority, str(first))
             shown += 1
     if review.row_count:
         console.print(review)

@@ -20,18 +20,18 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
-from typing import Any
 
-from needle.assess import Assessment, Policy, assess
+from needle.assess import Policy, assess
 from needle.banks.model import Bank
 from needle.errors import NeedleError
+from needle.jsonvalue import JSONObject
 from needle.match import Matcher
 from needle.match.model import Match
 from needle.media import Item, walk
 from needle.pipeline.worker import FileRecord, ScanOptions, compute_file
-from needle.store import Job, JobSummary, Store, path_key
+from needle.store import Job, JobSummary, ScanRecord, Store, path_key
 
-__all__ = ["ScanProgress", "ScanResult", "default_workers", "run_scan"]
+__all__ = ["ScanProgress", "ScanResult", "assess_record", "default_workers", "run_scan"]
 
 #: environment variables that cap the threads of OpenMP, OpenBLAS and MKL in workers
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -65,63 +65,18 @@ class ScanResult:
     summary: JobSummary
 
 
-#: text-guard fields kept per record (the policy is the same for the whole scan)
-GUARD_KEYS = ("decision", "categories", "score", "evidence", "languages")
-
-
-def _details(record: FileRecord, assessment: Assessment) -> dict[str, Any]:
-    """What later stages found, as stored in the record's ``details`` (JSON).
-
-    An embedded prompt is kept under ``_embedded_prompt``: stored for the text guard and for
-    reviewers who ask for it, left out of exports unless asked for.
-    """
-    details: dict[str, Any] = {"reasons": [r.to_dict() for r in assessment.reasons]}
-    if record.classifications:
-        details["classifications"] = [c.to_dict() for c in record.classifications]
-    if record.provenance is not None:
-        details["provenance"] = record.provenance.to_dict(include_prompt=False)
-        prompt = getattr(record.provenance, "prompt", None)
-        if prompt:
-            details["_embedded_prompt"] = {
-                "prompt": prompt,
-                "negative_prompt": getattr(record.provenance, "negative_prompt", None),
-            }
-    if record.guard:
-        details["textguard"] = [
-            {"source": source, **{k: v for k, v in result.to_dict().items() if k in GUARD_KEYS}}
-            for source, result in record.guard
-        ]
-    if record.stage_errors:
-        details["stage_errors"] = dict(record.stage_errors)
-    return details
-
-
-def _row(record: FileRecord, matches: list[Match], policy: Policy | None = None) -> dict[str, Any]:
-    data = record.to_dict()
+def assess_record(
+    record: FileRecord, matches: Sequence[Match], policy: Policy | None = None
+) -> ScanRecord:
+    """The parent's share of one file: its matches and its assessment, ready to store."""
     assessment = assess(
         matches=matches,
         classifications=record.classifications,
         provenance=record.provenance,
-        guard=record.guard,
+        guard=[(finding.source, finding.result) for finding in record.guard],
         policy=policy,
     )
-    return {
-        "path": record.path,
-        "size": record.size,
-        "md5": data["md5"],
-        "sha1": data["sha1"],
-        "sha256": data["sha256"],
-        "pdq": data["pdq"],
-        "pdq_quality": data["pdq_quality"],
-        "format": record.format,
-        "width": record.width,
-        "height": record.height,
-        "error": record.error,
-        "error_reason": record.error_reason,
-        "priority": assessment.priority.label,
-        "details": _details(record, assessment),
-        "matches": matches,
-    }
+    return ScanRecord(record, tuple(matches), assessment)
 
 
 def _pending(items: Iterable[Item], done: set[str], skipped: list[int]) -> Iterator[Item]:
@@ -274,8 +229,8 @@ def run_scan(
     workers = default_workers() if workers is None else workers
     roots = sorted(os.path.abspath(p) for p in paths)
     options = replace(options, roots=tuple(roots))
-    job_options = {
-        "banks": sorted(bank.name for bank in banks),
+    job_options: JSONObject = {
+        "banks": [name for name in sorted(bank.name for bank in banks)],
         "policy": policy.source if policy is not None else "defaults",
         **options.fingerprint(),
     }
@@ -310,7 +265,7 @@ def run_scan(
             matches = matcher.match_many([record.signals for record in buffer])
             rows = []
             for record, found in zip(buffer, matches, strict=True):
-                rows.append(_row(record, found, policy))
+                rows.append(assess_record(record, found, policy))
                 counts["errors"] += record.error is not None
                 counts["matched"] += bool(found)
             store.add_records(job.id, rows)

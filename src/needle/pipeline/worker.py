@@ -1,26 +1,40 @@
 """The per-file work of a scan, run in worker processes.
 
 In: one ``Item`` (a file path, or an archive member's bytes) and the ``ScanOptions``.
-Out: a ``FileRecord`` with the file's signals, classifications, provenance and text-guard
-findings, or the reason it could not be read. Matching, assessment and storage happen in the
-parent process, which owns the bank index and the database.
+Out: a ``FileRecord`` (``needle.store.record``) with the file's signals and each later stage's
+own result, or the reason it could not be read. Matching, assessment and storage happen in
+the parent process, which owns the bank index and the database.
 
-Each file is read once and decoded once, at a reduced size (JPEG DCT-domain draft): PDQ keeps
-64x64 pixels and the models 320-512, so full-size pixels would be wasted work. Models are
-loaded once per worker process and kept. A stage that fails unexpectedly on one file is
-recorded in ``stage_errors`` and the file's other results are kept.
+The steps, in order (each a function below; a step that fails unexpectedly on one file is
+named in ``stage_errors`` and the file keeps its other results):
+
+1. read the bytes (within the size limits);
+2. decode once, at a reduced size (JPEG DCT-domain draft): PDQ keeps 64x64 pixels and the
+   models 320-512, so full-size pixels would be wasted work;
+3. signals (md5, sha1, sha256 of the bytes; PDQ of the pixels);
+4. classify (models loaded once per worker process and kept);
+5. provenance (metadata, C2PA, watermark; full-resolution pixels, when the watermark check
+   needs them, come from ``needle.media`` under the same limits);
+6. text guard, once per file, over the texts a person or a generator chose: the file's name
+   below the scanned root and, when provenance found one, the embedded prompt.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from needle.errors import MediaError
+from needle.jsonvalue import JSONObject
 from needle.media import DEFAULT_LIMITS, DecodedImage, Item, Limits, decode_image
 from needle.signals import Signal, compute_signals
+from needle.store.record import FileRecord, GuardFinding
+
+if TYPE_CHECKING:  # stages are imported where they run, so a hash-only scan stays light
+    from needle.classify.base import Classification, Classifier
+    from needle.provenance.model import ProvenanceResult
 
 __all__ = [
     "DRAFT_SIZE",
@@ -41,7 +55,8 @@ class ScanOptions:
     """What each worker does per file; picklable so it travels to worker processes.
 
     ``classifiers`` None runs the default classifiers; ``roots`` lets the text guard read
-    file and folder names relative to the scanned folder.
+    file and folder names relative to the scanned folder; ``threads`` is onnxruntime's
+    thread count per model (1 in a scan: one worker process per core).
     """
 
     limits: Limits = DEFAULT_LIMITS
@@ -52,8 +67,9 @@ class ScanOptions:
     provenance: bool = False
     textguard: bool = False
     roots: tuple[str, ...] = ()
+    threads: int = 1
 
-    def fingerprint(self) -> dict[str, Any]:
+    def fingerprint(self) -> JSONObject:
         """The options that change what a record holds (a resumed scan must match them)."""
         return {
             "classify": self.classify,
@@ -62,51 +78,6 @@ class ScanOptions:
             "provenance": self.provenance,
             "textguard": self.textguard,
         }
-
-
-@dataclass
-class FileRecord:
-    """Everything the workers learn about one file."""
-
-    path: str
-    size: int
-    signals: dict[str, Signal] = field(default_factory=dict)
-    error: str | None = None
-    error_reason: str | None = None
-    width: int | None = None
-    height: int | None = None
-    format: str | None = None
-    frames: int | None = None
-    classifications: list[Any] = field(default_factory=list)
-    provenance: Any = None
-    #: (where the text came from, GuardResult): file name, embedded prompt
-    guard: list[tuple[str, Any]] = field(default_factory=list)
-    stage_errors: dict[str, str] = field(default_factory=dict)
-    #: seconds spent per stage, for the scan's stage-share benchmark
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        pdq = self.signals.get("pdq")
-        return {
-            "path": self.path,
-            "size": self.size,
-            "md5": _value(self.signals, "md5"),
-            "sha1": _value(self.signals, "sha1"),
-            "sha256": _value(self.signals, "sha256"),
-            "pdq": pdq.value if pdq else None,
-            "pdq_quality": pdq.quality if pdq else None,
-            "pdq_dihedral": dict(pdq.variants) if pdq else None,
-            "format": self.format,
-            "width": self.width,
-            "height": self.height,
-            "error": self.error,
-            "error_reason": self.error_reason,
-        }
-
-
-def _value(signals: dict[str, Signal], name: str) -> str | None:
-    signal = signals.get(name)
-    return signal.value if signal else None
 
 
 def relative_name(path: str, roots: tuple[str, ...]) -> str:
@@ -119,17 +90,19 @@ def relative_name(path: str, roots: tuple[str, ...]) -> str:
     return os.path.basename(path)
 
 
-#: classifiers loaded in this process, by (names, config): models are loaded once
-_CLASSIFIERS: dict[tuple[tuple[str, ...] | None, str | None], list[Any]] = {}
+#: classifiers loaded in this process, by (names, config, threads): models are loaded once
+_CLASSIFIERS: dict[tuple[tuple[str, ...] | None, str | None, int], list[Classifier]] = {}
 
 
-def _classifiers(options: ScanOptions, *, load: bool = False) -> list[Any]:
-    key = (options.classifiers, options.classify_config)
+def _classifiers(options: ScanOptions, *, load: bool = False) -> list[Classifier]:
+    key = (options.classifiers, options.classify_config, options.threads)
     if key not in _CLASSIFIERS:
         from needle.classify import load_classifiers
 
         names = list(options.classifiers) if options.classifiers is not None else None
-        _CLASSIFIERS[key] = load_classifiers(names, options.classify_config, threads=1, load=load)
+        _CLASSIFIERS[key] = load_classifiers(
+            names, options.classify_config, threads=options.threads, load=load
+        )
     return _CLASSIFIERS[key]
 
 
@@ -138,100 +111,135 @@ def preload(options: ScanOptions) -> None:
 
     A missing extra or a bad model path is a setup problem: it fails here, once, with its
     message, instead of on every file. The loaded models serve an in-process scan
-    (``workers=0``); worker processes load their own.
+    (``workers=0``) and ``needle classify``; worker processes load their own.
     """
     if options.classify:
         _classifiers(options, load=True)
 
 
 class _Clock:
-    def __init__(self, record: FileRecord) -> None:
-        self.record = record
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
         self.last = time.perf_counter()
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
-        self.record.timings[stage] = self.record.timings.get(stage, 0.0) + now - self.last
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
         self.last = now
 
 
 def compute_file(item: Item, options: ScanOptions | None = None) -> FileRecord:
     """Read, hash, decode and examine one item. Never raises for bad input: the record says why."""
     options = options or ScanOptions()
-    record = FileRecord(item.path, item.size)
-    clock = _Clock(record)
-    if options.textguard:
-        _guard_name(record, options)
-        clock.lap("textguard")
-    try:
-        data = item.read(options.limits)
-    except MediaError as exc:
-        record.error, record.error_reason = str(exc), exc.reason
-        return record
-    except OSError as exc:
-        record.error, record.error_reason = f"cannot read: {exc.strerror or exc}", "unreadable"
-        return record
-    record.size = len(data)
-    clock.lap("read")
+    clock = _Clock()
+    stage_errors: dict[str, str] = {}
+    size = item.size
+    error: tuple[str, str] | None = None
+    signals: dict[str, Signal] = {}
     image: DecodedImage | None = None
-    try:
-        image = decode_image(data, limits=options.limits, draft_size=options.draft_size)
-    except MediaError as exc:
-        record.error, record.error_reason = str(exc), exc.reason
-    clock.lap("decode")
-    record.signals = compute_signals(data, image)
-    clock.lap("signals")
-    if image is not None:
-        record.width, record.height = image.width, image.height
-        record.format, record.frames = image.format, image.frames
-        if options.classify:
-            _classify(record, image, data, options)
+    classifications: tuple[Classification, ...] = ()
+    provenance: ProvenanceResult | None = None
+    data = _read(item, options)
+    clock.lap("read")
+    if isinstance(data, tuple):
+        error = data
+    else:
+        size = len(data)
+        try:
+            image = decode_image(data, limits=options.limits, draft_size=options.draft_size)
+        except MediaError as exc:
+            error = (str(exc), exc.reason)
+        clock.lap("decode")
+        signals = compute_signals(data, image)
+        clock.lap("signals")
+        if image is not None and options.classify:
+            classifications = _classify(item.path, image, data, signals, options)
             clock.lap("classify")
-    if options.provenance and record.error_reason != "unsupported":
-        _provenance(record, data, image, options)
-        clock.lap("provenance")
-    return record
+        if options.provenance and (error is None or error[1] != "unsupported"):
+            provenance = _provenance(item.path, data, image, options, stage_errors)
+            clock.lap("provenance")
+    guard: tuple[GuardFinding, ...] = ()
+    if options.textguard:
+        guard = _guard(item.path, provenance, options, stage_errors)
+        clock.lap("textguard")
+    return FileRecord(
+        item.path,
+        size,
+        signals,
+        error=error[0] if error else None,
+        error_reason=error[1] if error else None,
+        format=image.format if image else None,
+        width=image.width if image else None,
+        height=image.height if image else None,
+        frames=image.frames if image else None,
+        classifications=classifications,
+        provenance=provenance,
+        guard=guard,
+        stage_errors=stage_errors,
+        timings=clock.timings,
+    )
 
 
-def _guard_name(record: FileRecord, options: ScanOptions) -> None:
+def _read(item: Item, options: ScanOptions) -> bytes | tuple[str, str]:
+    """The item's bytes, or (message, reason) saying why they cannot be read."""
     try:
-        from needle.textguard import check
+        return item.read(options.limits)
+    except MediaError as exc:
+        return str(exc), exc.reason
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}", "unreadable"
 
-        name = relative_name(record.path, options.roots)
-        record.guard.append(("file name", check(name)))
-    except Exception as exc:  # a guard bug must not cost the file its other results
-        record.stage_errors["textguard"] = f"{type(exc).__name__}: {exc}"
 
-
-def _classify(record: FileRecord, image: DecodedImage, data: bytes, options: ScanOptions) -> None:
+def _classify(
+    path: str, image: DecodedImage, data: bytes, signals: dict[str, Signal], options: ScanOptions
+) -> tuple[Classification, ...]:
     from needle.classify import Sample, run_classifiers
 
+    md5, sha256 = signals.get("md5"), signals.get("sha256")
     sample = Sample(
         image,
         data=data,
-        sha256=_value(record.signals, "sha256"),
-        md5=_value(record.signals, "md5"),
-        path=record.path,
+        sha256=sha256.value if sha256 else None,
+        md5=md5.value if md5 else None,
+        path=path,
     )
-    (record.classifications,) = run_classifiers(_classifiers(options), [sample])
+    (found,) = run_classifiers(_classifiers(options), [sample])
+    return tuple(found)
 
 
 def _provenance(
-    record: FileRecord, data: bytes, image: DecodedImage | None, options: ScanOptions
-) -> None:
+    path: str,
+    data: bytes,
+    image: DecodedImage | None,
+    options: ScanOptions,
+    stage_errors: dict[str, str],
+) -> ProvenanceResult | None:
     try:
         from needle.provenance import examine
 
-        record.provenance = examine(data, filename=record.path, image=image)
-    except Exception as exc:
-        record.stage_errors["provenance"] = f"{type(exc).__name__}: {exc}"
-        return
-    prompt = getattr(record.provenance, "prompt", None)
-    # the negative prompt is not checked: it lists what the generator was told to avoid
-    if options.textguard and prompt:
-        try:
-            from needle.textguard import check
+        return examine(data, filename=path, image=image)
+    except Exception as exc:  # a provenance bug must not cost the file its other results
+        stage_errors["provenance"] = f"{type(exc).__name__}: {exc}"
+        return None
 
-            record.guard.append(("embedded prompt", check(prompt)))
-        except Exception as exc:
-            record.stage_errors["textguard"] = f"{type(exc).__name__}: {exc}"
+
+def _guard(
+    path: str,
+    provenance: ProvenanceResult | None,
+    options: ScanOptions,
+    stage_errors: dict[str, str],
+) -> tuple[GuardFinding, ...]:
+    """The text guard over the file's name and its embedded prompt, if any. The negative
+    prompt is not checked: it lists what the generator was told to avoid."""
+    from needle.textguard import check
+
+    texts = [("file name", relative_name(path, options.roots))]
+    if provenance is not None and provenance.prompt:
+        texts.append(("embedded prompt", provenance.prompt))
+    found = []
+    for source, text in texts:
+        try:
+            found.append(GuardFinding(source, check(text)))
+        except Exception as exc:  # a guard bug must not cost the file its other results
+            stage_errors["textguard"] = f"{type(exc).__name__}: {exc}"
+    return tuple(found)

@@ -7,15 +7,28 @@ Schema changes go through Alembic migrations (``needle/store/migrations``); open
 from __future__ import annotations
 
 from needle.store.engine import DEFAULT_DB, normalise_url
-from needle.store.store import BankSummary, Job, JobSummary, Store, StoredRecord, path_key
+from needle.store.record import (
+    EmbeddedPrompt,
+    FileRecord,
+    GuardFinding,
+    ScanRecord,
+    StoredRecord,
+    export_record,
+)
+from needle.store.store import BankSummary, Job, JobSummary, Store, path_key
 
 __all__ = [
     "DEFAULT_DB",
     "BankSummary",
+    "EmbeddedPrompt",
+    "FileRecord",
+    "GuardFinding",
     "Job",
     "JobSummary",
+    "ScanRecord",
     "Store",
     "StoredRecord",
+    "export_record",
     "normalise_url",
     "path_key",
 ]

@@ -7,7 +7,7 @@ checks that the migrations produce exactly this schema.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -20,7 +20,7 @@ def _now() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict: sa.JSON, list: sa.JSON}
+    type_annotation_map: ClassVar[dict[type, type[sa.JSON]]] = {dict: sa.JSON, list: sa.JSON}
 
 
 class BankRow(Base):
@@ -89,9 +89,12 @@ class FileRow(Base):
     height: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(sa.Text)
     error_reason: Mapped[str | None] = mapped_column(sa.String(40))
-    #: later stages (classification, provenance, assessment) store their results here
+    #: later stages' results (reasons, classifications, provenance, text guard), as their
+    #: ``to_dict`` wrote them: written by ``needle.store.record.record_row`` alone
     details: Mapped[dict] = mapped_column(default=dict)
     priority: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    #: a generator prompt from the file's metadata: private, never exported (store/record.py)
+    embedded_prompt: Mapped[dict | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
 
     matches: Mapped[list[MatchRow]] = relationship(

@@ -12,19 +12,19 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from needle.banks.model import Bank, BankEntry
 from needle.errors import BankError, StoreError
-from needle.match.model import Match
+from needle.jsonvalue import JSONObject
 from needle.signals.pdq import PDQ_MATCH_DISTANCE
 from needle.store.engine import DEFAULT_DB, create_engine, migrate
+from needle.store.record import ScanRecord, StoredRecord, record_row, stored_record
 from needle.store.schema import BankEntryRow, BankRow, FileRow, JobRow, MatchRow
 
-__all__ = ["BankSummary", "Job", "JobSummary", "Store", "StoredRecord", "path_key"]
+__all__ = ["BankSummary", "Job", "JobSummary", "Store", "path_key"]
 
 
 def path_key(path: str) -> str:
@@ -45,7 +45,7 @@ class Job:
     roots: list[str]
     fingerprint: str
     status: str
-    options: dict[str, Any]
+    options: JSONObject
 
 
 @dataclass(frozen=True)
@@ -61,53 +61,11 @@ class JobSummary:
     priorities: dict[str, int]
 
 
-@dataclass(frozen=True)
-class StoredRecord:
-    """A file record as stored, with its matches: what reports and ``--jsonl`` read."""
-
-    path: str
-    size: int
-    md5: str | None
-    sha1: str | None
-    sha256: str | None
-    pdq: str | None
-    pdq_quality: int | None
-    format: str | None
-    width: int | None
-    height: int | None
-    error: str | None
-    error_reason: str | None
-    priority: str | None
-    details: dict[str, Any]
-    matches: list[Match]
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "path": self.path,
-            "size": self.size,
-            "md5": self.md5,
-            "sha1": self.sha1,
-            "sha256": self.sha256,
-            "pdq": self.pdq,
-            "pdq_quality": self.pdq_quality,
-            "format": self.format,
-            "width": self.width,
-            "height": self.height,
-            "matches": [m.to_dict() for m in self.matches],
-            "error": self.error,
-            "error_reason": self.error_reason,
-        }
-        if self.priority is not None:
-            data["priority"] = self.priority
-        data.update({k: v for k, v in self.details.items() if not k.startswith("_")})
-        return data
-
-
-def _pairs(session: Session, statement: Any) -> dict[str, int]:
+def _pairs(session: Session, statement: sa.Executable) -> dict[str, int]:
     return {str(key): int(value) for key, value in session.execute(statement)}
 
 
-def _fingerprint(roots: Sequence[str], options: dict[str, Any]) -> str:
+def _fingerprint(roots: Sequence[str], options: JSONObject) -> str:
     text = json.dumps({"roots": list(roots), "options": options}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -232,7 +190,7 @@ class Store:
     # -- jobs ------------------------------------------------------------------------------
 
     def open_job(
-        self, roots: Sequence[str], options: dict[str, Any], *, new: bool = False
+        self, roots: Sequence[str], options: JSONObject, *, new: bool = False
     ) -> tuple[Job, bool]:
         """The unfinished job over the same roots and options, or a new one.
 
@@ -276,18 +234,15 @@ class Store:
         with self._session() as session:
             return set(session.scalars(sa.select(FileRow.path_key).where(FileRow.job_id == job_id)))
 
-    def add_records(self, job_id: int, records: Sequence[dict[str, Any]]) -> int:
-        """Store file records and their matches in one transaction.
-
-        Each record is a dict of ``FileRow`` columns (``path`` required) plus ``matches``:
-        a list of ``Match``. Returns how many were stored.
-        """
+    def add_records(self, job_id: int, records: Sequence[ScanRecord]) -> int:
+        """Store file records and their matches in one transaction. Returns how many."""
         if not records:
             return 0
         with self._session.begin() as session:
             for record in records:
-                fields = {k: v for k, v in record.items() if k != "matches"}
-                row = FileRow(job_id=job_id, path_key=path_key(fields["path"]), **fields)
+                fields = record_row(record)
+                path = record.file.path
+                row = FileRow(job_id=job_id, path_key=path_key(path), **fields)
                 row.matches = [
                     MatchRow(
                         bank=m.bank,
@@ -298,7 +253,7 @@ class Store:
                         transform=m.transform,
                         labels=list(m.labels),
                     )
-                    for m in record.get("matches", ())
+                    for m in record.matches
                 ]
                 session.add(row)
         return len(records)
@@ -341,16 +296,7 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield StoredRecord(
-                    row.path, row.size, row.md5, row.sha1, row.sha256, row.pdq,
-                    row.pdq_quality, row.format, row.width, row.height, row.error,
-                    row.error_reason, row.priority, dict(row.details),
-                    [
-                        Match(m.bank, m.signal_type, m.value, m.distance, m.threshold,
-                              m.transform, tuple(m.labels))
-                        for m in sorted(row.matches, key=lambda m: (m.bank, m.distance, m.id))
-                    ],
-                )  # fmt: skip
+                yield stored_record(row)
             last = rows[-1].path
 
     def summary(self, job_id: int) -> JobSummary:
