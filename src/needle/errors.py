@@ -16,6 +16,7 @@
     │   └── BankFormatError           a whole bank file is unreadable (per-line problems are
     │                                 reported, not raised)
     └── StoreError                    the database cannot be opened or migrated
+        └── JobRunning                another live process is running this scan job
 
 Errors that reach a user say what was wrong and what to do. ``MediaError`` subclasses carry a
 short machine-readable ``reason`` stored with the file's record.
@@ -28,6 +29,7 @@ __all__ = [
     "BankFormatError",
     "ConfigError",
     "CorruptMedia",
+    "JobRunning",
     "MediaError",
     "MediaTooLarge",
     "NeedleError",
@@ -104,3 +106,7 @@ class BankFormatError(BankError):
 
 class StoreError(NeedleError):
     """The database cannot be opened, migrated, or written."""
+
+
+class JobRunning(StoreError):
+    """Another live process runs the scan job this one would resume."""

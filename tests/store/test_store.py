@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -66,17 +65,23 @@ def test_jobs_resume_and_records_are_unique(db_url: str) -> None:
         again, resumed = store.open_job(["/evidence"], {"banks": []})
         assert resumed and again.id == job.id
         assert len(store.done_keys(job.id)) == 2
-        with pytest.raises(sa.exc.IntegrityError):
-            store.add_records(job.id, [scan_record("/evidence/a.jpg", 10)])
-        assert len(store.done_keys(job.id)) == 2  # the failed batch left nothing behind
+        # a path the job holds already is left as stored; the rest of the batch is written
+        again_a = scan_record("/evidence/a.jpg", 99, matches=(match,))
+        assert store.add_records(job.id, [again_a, scan_record("/evidence/c.jpg", 3)]) == 1
+        assert len(store.done_keys(job.id)) == 3
+        assert [r.size for r in store.iter_records(job.id) if r.path.endswith("a.jpg")] == [10]
 
         records = list(store.iter_records(job.id, batch=1))
-        assert [r.path for r in records] == ["/evidence/a.jpg", "/evidence/b.jpg"]
+        assert [r.path for r in records] == [
+            "/evidence/a.jpg",
+            "/evidence/b.jpg",
+            "/evidence/c.jpg",
+        ]
         assert records[0].matches == (match,)
         assert records[1].to_dict()["error"] == "empty"
 
         summary = store.summary(job.id)
-        assert (summary.files, summary.errors, summary.matched_files) == (2, 1, 1)
+        assert (summary.files, summary.errors, summary.matched_files) == (3, 1, 1)
         assert summary.matches_by_bank == {"known": 1}
         assert summary.errors_by_reason == {"corrupt": 1}
 
@@ -93,3 +98,14 @@ def test_unicode_and_long_paths(db_url: str) -> None:
         long_path = "/e/" + "d/" * 2000 + "ü.jpg"
         store.add_records(job.id, [scan_record(long_path, 1), scan_record("/e/日本.jpg", 2)])
         assert {r.path for r in store.iter_records(job.id)} == {long_path, "/e/日本.jpg"}
+
+
+def test_names_that_are_not_utf8_are_stored_escaped_and_kept_apart(db_url: str) -> None:
+    raw = "/e/b\udcff.jpg"  # a file name byte 0xff, as os.listdir decodes it
+    lookalike = "/e/b\\xff.jpg"  # a name that really is written with a backslash
+    with Store(db_url) as store:
+        job, _ = store.open_job(["/e"], {})
+        assert store.add_records(job.id, [scan_record(raw, 1), scan_record(lookalike, 2)]) == 2
+        stored = sorted((r.path, r.size) for r in store.iter_records(job.id))
+        assert stored == [("/e/b\\xff.jpg", 1), ("/e/b\\xff.jpg", 2)]
+        assert len(store.done_keys(job.id)) == 2

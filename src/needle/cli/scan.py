@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import typer
@@ -19,7 +20,13 @@ from needle.assess import Policy, load_policy
 from needle.banks.model import Bank
 from needle.cli._common import DB_OPTION, console, err_console, open_store
 from needle.errors import ConfigError
-from needle.pipeline.scan import ScanProgress, ScanResult, default_workers, run_scan
+from needle.pipeline.scan import (
+    ScanInterrupted,
+    ScanProgress,
+    ScanResult,
+    default_workers,
+    run_scan,
+)
 from needle.pipeline.worker import ScanOptions, preload
 from needle.report import write_jsonl
 from needle.store import Store
@@ -167,12 +174,14 @@ def _run(
                 new=new,
                 progress=update,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             err_console.print(
                 "[yellow]interrupted: finished files are stored; run the same command "
                 "again to continue[/]"
             )
-            raise typer.Exit(130) from None
+            # the shell's convention: 128 + the signal's number (SIGINT 2, SIGTERM 15)
+            signum = stop.signum if isinstance(stop, ScanInterrupted) else signal.SIGINT
+            raise typer.Exit(128 + signum) from None
 
 
 def _print_summary(result: ScanResult, bank_names: list[str]) -> None:
@@ -188,8 +197,8 @@ def _print_summary(result: ScanResult, bank_names: list[str]) -> None:
     table.add_row("matched a bank", str(s.matched_files))
     for name in bank_names:
         table.add_row(f"  bank {name}", str(s.matches_by_bank.get(name, 0)))
-    for signal, n in sorted(s.matches_by_signal.items()):
-        table.add_row(f"  by {signal}", str(n))
+    for signal_type, n in sorted(s.matches_by_signal.items()):
+        table.add_row(f"  by {signal_type}", str(n))
     for priority in ("critical", "high", "medium", "low", "none"):
         if priority in s.priorities:
             table.add_row(f"priority {priority}", str(s.priorities[priority]))

@@ -12,29 +12,37 @@ stored twice (the unique (job, path) key backs this up).
 
 from __future__ import annotations
 
-import multiprocessing
+import hashlib
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
+from types import FrameType
 
 from needle.assess import Policy, assess
 from needle.banks.model import Bank
-from needle.errors import NeedleError
 from needle.jsonvalue import JSONObject
 from needle.match import Matcher
 from needle.match.model import Match
 from needle.media import Item, walk
+from needle.pipeline.pool import results_pool
 from needle.pipeline.worker import FileRecord, ScanOptions, compute_file
 from needle.store import Job, JobSummary, ScanRecord, Store, path_key
+from needle.store.owner import HEARTBEAT_SECONDS
 
-__all__ = ["ScanProgress", "ScanResult", "assess_record", "default_workers", "run_scan"]
+__all__ = [
+    "ScanInterrupted",
+    "ScanProgress",
+    "ScanResult",
+    "assess_record",
+    "default_workers",
+    "run_scan",
+]
 
-#: environment variables that cap the threads of OpenMP, OpenBLAS and MKL in workers
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 #: records written per transaction; small enough that a kill loses little work
 BATCH_SIZE = 64
 #: longest time completed records wait in memory before they are written
@@ -79,133 +87,87 @@ def assess_record(
     return ScanRecord(record, tuple(matches), assessment)
 
 
-def _pending(items: Iterable[Item], done: set[str], skipped: list[int]) -> Iterator[Item]:
+def _distinct(items: Iterable[Item]) -> Iterator[Item]:
+    """Every item under a path of its own: a path met again (two members of one name in an
+    archive) is renamed ``PATH#2``, ``#3`` … in walk order, so a resumed scan names it alike
+    and both are recorded. Holds one small digest per path of the scan."""
+    seen: dict[bytes, int] = {}
     for item in items:
+        key = _digest(item.path)
+        count = seen[key] = seen.get(key, 0) + 1
+        if count == 1:
+            yield item
+            continue
+        while _digest(path := f"{item.path}#{count}") in seen:  # a real file of that name
+            count += 1
+        seen[_digest(path)] = 1
+        yield replace(item, path=path)
+
+
+def _digest(path: str) -> bytes:
+    return hashlib.blake2b(path.encode("utf-8", "surrogatepass"), digest_size=12).digest()
+
+
+def _pending(items: Iterable[Item], done: set[str], skipped: list[int]) -> Iterator[Item]:
+    for item in _distinct(items):
         if path_key(item.path) in done:
             skipped[0] += 1
             continue
         yield item
 
 
-def _results_inline(items: Iterator[Item], options: ScanOptions) -> Iterator[FileRecord]:
+class ScanInterrupted(KeyboardInterrupt):
+    """The scan was asked to stop by a signal (SIGTERM): finished records are stored, and
+    running the same scan again continues it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM stops a scan as Ctrl-C does: through the same clean-up, not mid-write."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise ScanInterrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _heartbeat(store: Store, job_id: int) -> Iterator[None]:
+    """Tell the store, every ``HEARTBEAT_SECONDS``, that this process still runs the job."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                store.heartbeat(job_id)
+            except Exception:  # a missed beat is retried; it must not stop the scan
+                continue
+
+    thread = threading.Thread(target=beat, name="needle-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _results_inline(
+    items: Iterator[Item], options: ScanOptions
+) -> Generator[FileRecord, None, None]:
     for item in items:
         yield compute_file(item, options)
-
-
-def _crashed(item: Item) -> FileRecord:
-    return FileRecord(
-        item.path,
-        item.size,
-        error="the decoder crashed on this file (worker process died); it may be hostile",
-        error_reason="crash",
-    )
-
-
-def _unreadable(item: Item, cause: BaseException) -> FileRecord:
-    """The worker finished but its result could not be read back: needle's fault, not the
-    file's (the pool reports it as broken all the same, with the reader's error as cause)."""
-    # the cause is the reader's traceback as text, in triple quotes: its last line says it
-    lines = [line for line in str(cause).splitlines() if line.strip().strip("'\"")]
-    last = lines[-1:] or [type(cause).__name__]
-    return FileRecord(
-        item.path,
-        item.size,
-        error=f"needle could not read back this file's result (a bug, please report it): {last[0]}",
-        error_reason="internal",
-    )
-
-
-def _ping() -> bool:
-    return True
-
-
-def _check_workers_start(context: BaseContext) -> None:
-    """Raise when a worker process cannot even start: then the files are not to blame."""
-    try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as probe:
-            probe.submit(_ping).result(timeout=120)
-    except (BrokenProcessPool, TimeoutError) as exc:
-        raise NeedleError(
-            "worker processes die before doing any work, so no file can be blamed; check the "
-            "installation (python -m needle scan --workers 0 runs without them). Finished "
-            f"files are stored: run the same scan again to continue. ({type(exc).__name__})"
-        ) from None
-
-
-def _isolate(items: list[Item], options: ScanOptions, context: BaseContext) -> Iterator[FileRecord]:
-    """After a worker died, run the items that were in flight one at a time to find the culprit."""
-    _check_workers_start(context)
-    for item in items:
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as single:
-            try:
-                yield single.submit(compute_file, item, options).result()
-            except BrokenProcessPool as exc:
-                yield _crashed(item) if exc.__cause__ is None else _unreadable(item, exc.__cause__)
-
-
-def _results_pool(
-    items: Iterator[Item],
-    options: ScanOptions,
-    workers: int,
-    context: BaseContext | None = None,
-) -> Iterator[FileRecord]:
-    """Records as workers finish them, with a bounded number of items in flight.
-
-    A worker that dies (a decoder crashing on a hostile file) does not stop the scan: the
-    items in flight are retried one by one and the one that kills its worker again is
-    recorded with the reason ``crash``.
-    """
-    # one process per core: numerical libraries must not start threads of their own, which
-    # only contend (PDQ's matrix products ran 10x slower with OpenBLAS threads on 2 cores)
-    for variable in THREAD_VARIABLES:
-        os.environ.setdefault(variable, "1")
-    # forkserver: workers never inherit the parent's threads (Rich's refresh, onnxruntime)
-    context = context or multiprocessing.get_context("forkserver")
-    window = workers * 4
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    in_flight: dict[Future[FileRecord], Item] = {}
-
-    def recover(suspects: list[Item]) -> Iterator[FileRecord]:
-        """The pool broke: keep finished results, find the culprit, start a new pool."""
-        nonlocal pool
-        for other, other_item in list(in_flight.items()):
-            if other.done() and not other.cancelled() and other.exception() is None:
-                yield other.result()
-            else:
-                suspects.append(other_item)
-        in_flight.clear()
-        pool.shutdown(wait=False, cancel_futures=True)
-        yield from _isolate(suspects, options, context)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-
-    def drain(block_until: int) -> Iterator[FileRecord]:
-        while len(in_flight) > block_until:
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                item = in_flight.pop(future)
-                try:
-                    yield future.result()
-                except BrokenProcessPool:
-                    yield from recover([item])
-                    return
-
-    try:
-        for item in items:
-            if item.error is not None:
-                yield compute_file(item, options)  # nothing to compute: record the reason
-                continue
-            try:
-                future = pool.submit(compute_file, item, options)
-            except BrokenProcessPool:  # a worker died before this item could be handed over
-                yield from recover([item])
-                continue
-            in_flight[future] = item
-            yield from drain(window - 1)
-        yield from drain(0)
-    finally:
-        for future in in_flight:
-            future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_scan(
@@ -253,7 +215,7 @@ def run_scan(
     results = (
         _results_inline(items, options)
         if workers <= 1
-        else _results_pool(items, options, workers, mp_context)
+        else results_pool(items, options, workers, mp_context)
     )
 
     buffer: list[FileRecord] = []
@@ -280,14 +242,19 @@ def run_scan(
                 )
             )  # fmt: skip
 
-    try:
-        for record in results:
-            buffer.append(record)
-            if len(buffer) >= BATCH_SIZE or time.monotonic() - last_flush >= FLUSH_SECONDS:
+    with _stop_on_sigterm(), _heartbeat(store, job.id):
+        try:
+            for record in results:
+                buffer.append(record)
+                if len(buffer) >= BATCH_SIZE or time.monotonic() - last_flush >= FLUSH_SECONDS:
+                    flush()
+        finally:
+            # on Ctrl-C, SIGTERM or an error, keep what is finished: the next scan resumes
+            # after it; closing the results stops the workers now, not when collected
+            try:
                 flush()
-    finally:
-        # on Ctrl-C or an error, keep what is finished: the next scan resumes after it
-        flush()
+            finally:
+                results.close()
     store.finish_job(job.id)
     return ScanResult(
         job, resumed, skipped[0], counts["done"], time.monotonic() - started, store.summary(job.id)

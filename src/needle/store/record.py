@@ -21,6 +21,7 @@ has no way to include it. Anything that leaves needle serialises records through
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -43,7 +44,9 @@ __all__ = [
     "ScanRecord",
     "StoredRecord",
     "export_record",
+    "path_key",
     "record_row",
+    "storable_path",
     "stored_record",
 ]
 
@@ -150,13 +153,36 @@ def _details(record: ScanRecord) -> JSONObject:
     return details
 
 
+def path_key(path: str) -> str:
+    """The record's key within its job: a digest of the path exactly as walked, lone
+    surrogates (file names that are not valid UTF-8) included, so two names never share one."""
+    return hashlib.sha1(path.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def storable_path(path: str) -> str:
+    """``path`` as text a database accepts: bytes of a name that is not valid UTF-8 (lone
+    surrogates after decoding) are written as ``\\xNN``. For display only: the key is
+    ``path_key`` of the path as walked, so two names that escape alike stay two records."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return "".join(_escape(c) if "\ud800" <= c <= "\udfff" else c for c in path)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
 def record_row(record: ScanRecord) -> dict[str, str | int | JSONValue | None]:
     """The ``file_record`` columns of one record (its matches are rows of their own)."""
     file = record.file
     pdq = file.signals.get("pdq")
     prompt = EmbeddedPrompt.of(file.provenance)
     return {
-        "path": file.path,
+        "path": storable_path(file.path),
+        "path_key": path_key(file.path),
         "size": file.size,
         "md5": file.value("md5"),
         "sha1": file.value("sha1"),

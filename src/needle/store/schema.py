@@ -61,6 +61,10 @@ class JobRow(Base):
     fingerprint: Mapped[str] = mapped_column(sa.String(64), index=True)
     options: Mapped[dict] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(sa.String(20), default="running")
+    #: the scan process running the job ("host pid start-time token"), and when it last said
+    #: it is alive: a second scan of the same job waits for a live owner, takes over a dead one
+    owner: Mapped[str | None] = mapped_column(sa.String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 

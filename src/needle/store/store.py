@@ -14,21 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from needle.banks.model import Bank, BankEntry
-from needle.errors import BankError, StoreError
+from needle.errors import BankError, JobRunning, StoreError
 from needle.jsonvalue import JSONObject
 from needle.signals.pdq import PDQ_MATCH_DISTANCE
 from needle.store.engine import DEFAULT_DB, create_engine, migrate
-from needle.store.record import ScanRecord, StoredRecord, record_row, stored_record
+from needle.store.owner import is_alive, now_utc, this_process
+from needle.store.record import ScanRecord, StoredRecord, path_key, record_row, stored_record
 from needle.store.schema import BankEntryRow, BankRow, FileRow, JobRow, MatchRow
 
 __all__ = ["BankSummary", "Job", "JobSummary", "Store", "path_key"]
-
-
-def path_key(path: str) -> str:
-    return hashlib.sha1(path.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -59,6 +57,17 @@ class JobSummary:
     matches_by_bank: dict[str, int]
     matches_by_signal: dict[str, int]
     priorities: dict[str, int]
+
+
+def _insert(dialect: str, table: type[FileRow]) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that can skip rows whose unique key exists (both backends speak it)."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def _same(
+    column: sa.orm.InstrumentedAttribute[str | None], value: str | None
+) -> sa.ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
 
 
 def _pairs(session: Session, statement: sa.Executable) -> dict[str, int]:
@@ -192,11 +201,14 @@ class Store:
     def open_job(
         self, roots: Sequence[str], options: JSONObject, *, new: bool = False
     ) -> tuple[Job, bool]:
-        """The unfinished job over the same roots and options, or a new one.
+        """The unfinished job over the same roots and options, or a new one; this process
+        becomes its owner. Returns the job and whether it is resumed.
 
-        Returns the job and whether it is resumed.
+        Raises ``JobRunning`` when another live process runs that job: two scans writing one
+        job would each skip or repeat the other's files.
         """
         fingerprint = _fingerprint(roots, options)
+        me, now = this_process(), now_utc()
         with self._session.begin() as session:
             if not new:
                 row = session.scalar(
@@ -206,11 +218,45 @@ class Store:
                     .limit(1)
                 )
                 if row is not None:
+                    self._claim(session, row, me, now)
                     return self._job(row), True
-            row = JobRow(roots=list(roots), fingerprint=fingerprint, options=options)
+            row = JobRow(
+                roots=list(roots), fingerprint=fingerprint, options=options, owner=me,
+                heartbeat_at=now,
+            )  # fmt: skip
             session.add(row)
             session.flush()
             return self._job(row), False
+
+    @staticmethod
+    def _claim(session: Session, row: JobRow, me: str, now: datetime) -> None:
+        """Take over ``row`` unless a live process other than this one owns it."""
+        if row.owner != me and is_alive(row.owner, row.heartbeat_at, now):
+            pid = (row.owner or "").split(" ")[1:2]
+            raise JobRunning(
+                f"scan job {row.id} over these paths is running in another process "
+                f"(pid {pid[0] if pid else '?'} on {(row.owner or '?').split(' ')[0]}): wait "
+                "for it to finish, or stop it and run this command again to continue it "
+                "(--new starts a separate scan)"
+            )
+        claimed = session.execute(
+            sa.update(JobRow)
+            .where(JobRow.id == row.id, _same(JobRow.owner, row.owner))
+            .values(owner=me, heartbeat_at=now)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            raise JobRunning(f"scan job {row.id} was taken over by another process just now")
+        session.refresh(row)
+
+    def heartbeat(self, job_id: int) -> None:
+        """Say that this process still runs ``job_id`` (a running scan calls it every
+        ``HEARTBEAT_SECONDS``)."""
+        with self._session.begin() as session:
+            session.execute(
+                sa.update(JobRow)
+                .where(JobRow.id == job_id, JobRow.owner == this_process())
+                .values(heartbeat_at=now_utc())
+            )
 
     @staticmethod
     def _job(row: JobRow) -> Job:
@@ -223,6 +269,7 @@ class Store:
                 raise StoreError(f"no scan job {job_id}")
             row.status = status
             row.finished_at = datetime.now(UTC)
+            row.owner = None
 
     def latest_job(self) -> Job | None:
         with self._session() as session:
@@ -235,28 +282,43 @@ class Store:
             return set(session.scalars(sa.select(FileRow.path_key).where(FileRow.job_id == job_id)))
 
     def add_records(self, job_id: int, records: Sequence[ScanRecord]) -> int:
-        """Store file records and their matches in one transaction. Returns how many."""
+        """Store file records and their matches in one transaction; returns how many were new.
+
+        A record whose key the job holds already (another scan of the same job wrote it, or
+        a path came twice) is left as stored, never written twice and never the cause of a
+        failed batch.
+        """
         if not records:
             return 0
+        rows = [{"job_id": job_id, **record_row(record)} for record in records]
+        insert = _insert(self.engine.dialect.name, FileRow).on_conflict_do_nothing(
+            index_elements=[FileRow.job_id, FileRow.path_key]
+        )
         with self._session.begin() as session:
-            for record in records:
-                fields = record_row(record)
-                path = record.file.path
-                row = FileRow(job_id=job_id, path_key=path_key(path), **fields)
-                row.matches = [
-                    MatchRow(
-                        bank=m.bank,
-                        signal_type=m.signal_type,
-                        value=m.value,
-                        distance=m.distance,
-                        threshold=m.threshold,
-                        transform=m.transform,
-                        labels=list(m.labels),
-                    )
-                    for m in record.matches
-                ]
-                session.add(row)
-        return len(records)
+            ids = {
+                key: file_id
+                for file_id, key in session.execute(
+                    insert.returning(FileRow.id, FileRow.path_key), rows
+                )
+            }
+            matches = [
+                {
+                    "file_id": ids[key],
+                    "bank": m.bank,
+                    "signal_type": m.signal_type,
+                    "value": m.value,
+                    "distance": m.distance,
+                    "threshold": m.threshold,
+                    "transform": m.transform,
+                    "labels": list(m.labels),
+                }
+                for record, row in zip(records, rows, strict=True)
+                if (key := str(row["path_key"])) in ids
+                for m in record.matches
+            ]
+            if matches:
+                session.execute(sa.insert(MatchRow), matches)
+        return len(ids)
 
     def iter_records(
         self,
