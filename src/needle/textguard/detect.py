@@ -38,7 +38,6 @@ from itertools import accumulate, repeat
 from needle.textguard.lexicon import (
     SPACED_CHAR,
     SPACED_WORD,
-    UNSPACED_CLASS,
     Lexicon,
     Sense,
     sense_votes,
@@ -51,6 +50,7 @@ from needle.textguard.normalize import (
     squeeze,
     transliterate,
 )
+from needle.textguard.scripts import UNSPACED_CLASS, script_languages
 
 __all__ = [
     "CROSS_CLAUSE_FACTOR",
@@ -538,38 +538,6 @@ _NO_SPANS = _Spans([])
 
 def _inside(spans: _Spans, start: int, end: int) -> bool:
     return bool(spans) and spans.covers(start, end)
-
-
-_SCRIPTS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile("[\u0e00-\u0e7f]"), "th"),
-    (re.compile("[\u3040-\u30ff]"), "ja"),
-    (re.compile("[\uac00-\ud7af]"), "ko"),
-    (re.compile("[\u0900-\u097f]"), "hi"),
-    (re.compile("[\u0980-\u09ff]"), "bn"),
-    (re.compile("[\u0590-\u05ff]"), "he"),
-    (re.compile("[\u0370-\u03ff]"), "el"),
-)
-_HAN = re.compile("[\u4e00-\u9fff\u3400-\u4dbf]")
-_CYRILLIC = re.compile("[\u0400-\u04ff]")
-_UKRAINIAN = re.compile("[іїєґ]")
-_ARABIC = re.compile("[\u0600-\u06ff]")
-_PERSIAN = re.compile("[پچژگکی]")
-
-
-def _script_languages(original: str, text: str) -> dict[str, float]:
-    found: dict[str, float] = {}
-    if text.isascii():
-        return found
-    for regex, code in _SCRIPTS:
-        if regex.search(text):
-            found[code] = 1
-    if _HAN.search(text) and "ja" not in found:
-        found["zh"] = 1
-    if _CYRILLIC.search(text):
-        found["uk" if _UKRAINIAN.search(text) else "ru"] = 1
-    if _ARABIC.search(text):
-        found["fa" if _PERSIAN.search(original) else "ar"] = 1
-    return found
 
 
 class _Tokens:
@@ -1204,7 +1172,7 @@ def detect(norm: Normalized, lex: Lexicon) -> Detection:
     raws: list[_Raw] = []
     persons: list[int] = []  # token indexes of minor or adult words: "girl, 12"
     negators: list[_Negator] = []
-    support: dict[str, float] = dict(_script_languages(norm.original, text))
+    support: dict[str, float] = script_languages(norm.original, text)
     n = len(kinds)
     skip_until = -1
     check_excluded = bool(excluded)

@@ -33,12 +33,12 @@ from typing import Any
 from needle._compiled import reduce_by_fields
 from needle.errors import ConfigError
 from needle.textguard.normalize import normalize, squeeze
+from needle.textguard.scripts import SPACED_MARK_CLASS, UNSPACED_CLASS
 
 __all__ = [
     "SPACED_CHAR",
     "SPACED_WORD",
     "TIER_WEIGHTS",
-    "UNSPACED_CLASS",
     "Lexicon",
     "Sense",
     "load_lexicon",
@@ -64,22 +64,14 @@ TIER_WEIGHTS: dict[tuple[str, str], float] = {
     ("benign", "benign"): 0.0,  # naked mole rat, sex education, nude colour: word sense
 }
 
-#: scripts written without spaces between words; everything else is tokenized on spaces
-UNSPACED_CLASS = (
-    "\u0e00-\u0e7f"  # Thai
-    "\u3040-\u30ff"  # Hiragana, Katakana
-    "\u3400-\u4dbf"  # CJK extension A
-    "\u4e00-\u9fff"  # CJK unified ideographs
-    "\uf900-\ufaff"  # CJK compatibility ideographs
-    "\U00020000-\U0002ffff"  # CJK extensions B-F
-)
 _UNSPACED_CHAR = re.compile(f"[{UNSPACED_CLASS}]")
-#: vowel signs of Indic and other scripts are not ``\w`` in Python; they belong to words
-_MARK_SCRIPTS = "\u0900-\u0dff\u0e80-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff"
-#: one character of a word in a spaced script (``_`` never occurs: it folds to a space)
-SPACED_CHAR = rf"(?:[^\W{UNSPACED_CLASS}]|[{_MARK_SCRIPTS}])"
+#: one character of a word in a spaced script: a word character of no unspaced script, or a
+#: vowel sign of a spaced script whose marks are letters (``scripts.SPACED_MARK_CLASS``:
+#: Thai is not in it, its characters form unspaced runs). ``_`` never occurs: it folds to a
+#: space.
+SPACED_CHAR = rf"(?:[^\W{UNSPACED_CLASS}]|[{SPACED_MARK_CLASS}])"
 #: a word of a spaced script: letters and digits, with inner apostrophes (l'enfant, girl's)
-_SPACED_RUN = rf"(?:[^\W{UNSPACED_CLASS}]++|[{_MARK_SCRIPTS}]++)++"  # possessive: no backtracking
+_SPACED_RUN = rf"(?:[^\W{UNSPACED_CLASS}]++|[{SPACED_MARK_CLASS}]++)++"  # possessive
 SPACED_WORD = rf"{_SPACED_RUN}(?:['’]{_SPACED_RUN})*"
 _WORD_RE = re.compile(SPACED_WORD)
 
