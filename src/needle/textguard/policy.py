@@ -1,4 +1,4 @@
-"""Policy: the thresholds that turn a text guard score into ``block`` / ``review`` / ``allow``.
+"""GuardPolicy: the thresholds that turn a text guard score into ``block`` / ``review`` / ``allow``.
 
 In: a score (0..1, sexual content involving a minor), the categories seen, whether the input
 was cut. Out: a decision. A policy is a frozen dataclass; load one from a TOML file's
@@ -28,7 +28,7 @@ __all__ = [
     "DECISIONS",
     "MAX_CHARS",
     "REVIEW_THRESHOLD",
-    "Policy",
+    "GuardPolicy",
 ]
 
 #: the three decisions, from least to most severe; CLI exit codes are their indexes
@@ -56,7 +56,7 @@ def _check_decision(name: str, value: object) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Policy:
+class GuardPolicy:
     """Thresholds and choices of the text guard; every field has a documented default."""
 
     block_threshold: float = BLOCK_THRESHOLD
@@ -97,7 +97,7 @@ class Policy:
             )
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
+    def from_mapping(cls, data: Mapping[str, Any]) -> GuardPolicy:
         """A policy from a mapping (a parsed ``[textguard]`` table); unknown keys are errors."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
@@ -109,7 +109,7 @@ class Policy:
         return cls(**dict(data))
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> Policy:
+    def from_toml(cls, path: str | Path) -> GuardPolicy:
         """Read a policy from the ``[textguard]`` table of a TOML file (or the whole file)."""
         p = Path(path)
         try:

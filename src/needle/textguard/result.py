@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from needle._compiled import reduce_by_fields
-from needle.textguard.policy import Policy
+from needle.textguard.policy import GuardPolicy
 
 __all__ = ["CATEGORIES", "Evidence", "GuardResult"]
 
@@ -75,7 +75,7 @@ class GuardResult:
     score: float
     evidence: tuple[Evidence, ...]
     languages: tuple[str, ...]
-    policy: Policy
+    policy: GuardPolicy
     truncated: bool = False
     model: str | None = None
     model_score: float | None = None
