@@ -44,6 +44,10 @@ def test_policy_from_toml(tmp_path: Path) -> None:
         GuardPolicy.from_toml(bad)
     with pytest.raises(ConfigError, match="does not exist"):
         GuardPolicy.from_toml(tmp_path / "missing.toml")
+    not_table = tmp_path / "not_table.toml"
+    not_table.write_text("textguard = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"not_table.toml: \[textguard\] must be a table"):
+        GuardPolicy.from_toml(not_table)
 
 
 def test_hashed_features_are_stable_and_unit_length() -> None:

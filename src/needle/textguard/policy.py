@@ -1,8 +1,10 @@
-"""GuardPolicy: the thresholds that turn a text guard score into ``block`` / ``review`` / ``allow``.
+"""The text guard's policy: the thresholds that turn its score into ``block`` / ``review`` /
+``allow``.
 
 In: a score (0..1, sexual content involving a minor), the categories seen, whether the input
-was cut. Out: a decision. A policy is a frozen dataclass; load one from a TOML file's
-``[textguard]`` table (or a flat file) with :meth:`Policy.from_toml`, or build one in code.
+was cut. Out: a decision. A :class:`GuardPolicy` is a frozen dataclass; load one from a TOML
+file's ``[textguard]`` table (or a flat file) with :meth:`GuardPolicy.from_toml`, or build
+one in code. (Assessing a whole file has a policy of its own, in ``needle.assess``.)
 
 Example policy file::
 
@@ -14,13 +16,13 @@ Example policy file::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from needle._compiled import reduce_by_fields
+from needle.config import read_toml, table
 from needle.errors import ConfigError
 
 __all__ = [
@@ -111,17 +113,8 @@ class GuardPolicy:
     @classmethod
     def from_toml(cls, path: str | Path) -> GuardPolicy:
         """Read a policy from the ``[textguard]`` table of a TOML file (or the whole file)."""
-        p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"textguard policy file {p} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"textguard policy file {p} is not valid TOML: {exc}") from exc
-        table = data.get("textguard", data)
-        if not isinstance(table, dict):
-            raise ConfigError(f"textguard policy file {p}: [textguard] must be a table")
-        return cls.from_mapping(table)
+        data = read_toml(path, "textguard policy")
+        return cls.from_mapping(table(data, "textguard", f"textguard policy file {path}"))
 
     def decide(self, score: float, categories: tuple[str, ...], *, truncated: bool = False) -> str:
         """``block``, ``review`` or ``allow`` for a score and the categories seen."""

@@ -369,6 +369,9 @@ def load_lexicon() -> Lexicon:
         key=lambda p: (p.name != "en.toml", p.name),
     )
     for path in files:
+        # tomllib, not needle.config.read_toml: these are package data found through
+        # importlib.resources (a Traversable, not always a file path), and an error here is a
+        # broken install, not a user's settings file to correct
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
