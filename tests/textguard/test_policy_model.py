@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,12 @@ def test_policy_from_toml(tmp_path: Path) -> None:
     not_table.write_text("textguard = 1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"not_table.toml: \[textguard\] must be a table"):
         GuardPolicy.from_toml(not_table)
+
+
+def test_policy_to_dict_has_every_field() -> None:
+    p = GuardPolicy(sexual_only="review", max_chars=100)
+    assert p.to_dict() == {f.name: getattr(p, f.name) for f in fields(GuardPolicy)}
+    assert GuardPolicy.from_mapping(p.to_dict()) == p
 
 
 def test_hashed_features_are_stable_and_unit_length() -> None:
