@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from needle.cli.main import app
-from needle.textguard.evaluate import evaluate, format_report, read_labels
+from needle.eval.guard import evaluate, format_report, read_labels
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "textguard"
 DEV = DATA / "dev.jsonl"

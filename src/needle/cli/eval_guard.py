@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
+from needle.eval.guard import evaluate, format_report, read_labels
 from needle.textguard import Guard, GuardPolicy
-from needle.textguard.evaluate import evaluate, format_report, read_labels
 
 __all__ = ["command"]
 
