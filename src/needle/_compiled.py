@@ -36,7 +36,25 @@ __all__ = ["PURE_ENV", "TEXTGUARD", "load", "reduce_by_fields"]
 
 #: the compiled modules of ``needle.textguard``, in import order (each only imports earlier
 #: ones). The one list: setup.py reads this literal from the source to know what to compile.
-TEXTGUARD = ("scripts", "normalize", "lexicon", "policy", "result", "detect", "guard")
+TEXTGUARD = (
+    "scripts",
+    "normalize",
+    "lexicon",
+    "policy",
+    "result",
+    "hits",
+    "tokens",
+    "ages",
+    "variants",
+    "words",
+    "recut",
+    "phrases",
+    "scope",
+    "scoring",
+    "evasions",
+    "detect",
+    "guard",
+)
 #: set to 1 to run the Python source even where compiled modules are installed
 PURE_ENV = "NEEDLE_PURE_PYTHON"
 #: written by setup.py beside the compiled sources: {module name: SHA-256 of its source}

@@ -7,10 +7,12 @@ In: a text and a :class:`~needle.textguard.policy.GuardPolicy`. Out: a
 
 from __future__ import annotations
 
-from needle.textguard.detect import Detection, detect, evasion_label
+from needle.textguard.detect import detect
+from needle.textguard.evasions import evasion_label
+from needle.textguard.hits import Detection
 from needle.textguard.lexicon import Lexicon, load_lexicon
 from needle.textguard.model import TextClassifier
-from needle.textguard.normalize import normalize
+from needle.textguard.normalize import Normalized, normalize
 from needle.textguard.policy import GuardPolicy
 from needle.textguard.result import Evidence, GuardResult
 
@@ -52,22 +54,7 @@ class Guard:
         body = text[: pol.max_chars] if truncated else text
         norm = normalize(body)
         found: Detection = detect(norm, self.lexicon)
-        evidence: list[Evidence] = []
-        for hit in found.hits:
-            start, end = norm.span(hit.start, hit.end)
-            quote = text[start:end]
-            evidence.append(
-                Evidence(
-                    hit.category,
-                    hit.term,
-                    start,
-                    end,
-                    quote,
-                    hit.language,
-                    evasion_label(hit.evasion, quote, hit.term),
-                    hit.weight,
-                )
-            )
+        evidence = _evidence(found, norm, text)
         score = found.score
         model_name: str | None = None
         model_score: float | None = None
@@ -104,6 +91,28 @@ class Guard:
             model=model_name,
             model_score=model_score,
         )
+
+
+def _evidence(found: Detection, norm: Normalized, text: str) -> list[Evidence]:
+    """The detector's hits as evidence quoted from the original ``text``, with the evasions
+    seen through."""
+    evidence: list[Evidence] = []
+    for hit in found.hits:
+        start, end = norm.span(hit.start, hit.end)
+        quote = text[start:end]
+        evidence.append(
+            Evidence(
+                hit.category,
+                hit.term,
+                start,
+                end,
+                quote,
+                hit.language,
+                evasion_label(hit.evasion, quote, hit.term),
+                hit.weight,
+            )
+        )
+    return evidence
 
 
 _default_guard: Guard | None = None

@@ -50,6 +50,7 @@ from needle.textguard.scripts import MARK_CLASS
 __all__ = [
     "WORD_CHAR",
     "Normalized",
+    "canonical",
     "fold_char",
     "fold_leet",
     "normalize",
@@ -534,6 +535,14 @@ def fold_leet(word: str, *, one: str = "i") -> str:
     detector only to words that mix letters with digits or symbols, never to ``12yo``.
     """
     return word.translate(_LEET_L if one == "l" else _LEET_I)
+
+
+def canonical(word: str) -> str:
+    """A word as phrase and unit entries are matched: leetspeak folded unless it is letters
+    only (``n4k3d`` -> ``naked``, ``naked`` stays)."""
+    if word.isalpha():
+        return word
+    return fold_leet(word)
 
 
 def squeeze(word: str) -> str:
