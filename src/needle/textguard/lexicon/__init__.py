@@ -221,6 +221,7 @@ _CATEGORY_TIERS = {
 
 
 def _compile_file(lex: Lexicon, code: str, data: dict[str, Any], source: str) -> None:
+    """Add one language file: its entries (senses), then its function words and units."""
     name = str(data.get("name", code))
     lex.languages[code] = name
     stem_all = bool(data.get("stem_all", False))
@@ -278,6 +279,12 @@ def _compile_file(lex: Lexicon, code: str, data: dict[str, Any], source: str) ->
     for head, followers in benign.get("next", {}).items():
         for follower in followers:
             add_entry(f"{head} {follower}", "benign", "benign")
+    _compile_words(lex, code, data)
+
+
+def _compile_words(lex: Lexicon, code: str, data: dict[str, Any]) -> None:
+    """One language file's words that are not entries: hints, negators, age and grade
+    units, number words, clitics."""
     for raw in data.get("hints", {}).get("words", []):
         for w in words(_norm(raw)):
             lex.hints.setdefault(w, set()).add(code)
