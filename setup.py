@@ -7,6 +7,7 @@ The text guard's hot modules are compiled with mypyc (C extensions beside the so
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -16,11 +17,31 @@ from pathlib import Path
 from setuptools import setup
 
 PACKAGE = Path("src/needle/textguard")
-#: the modules compiled, by name (needle._compiled.TEXTGUARD lists them for the loader)
-COMPILED = {
-    name: PACKAGE / (f"{name}/__init__.py" if name == "lexicon" else f"{name}.py")
-    for name in ("lexicon", "normalize", "policy", "result", "detect", "guard")
-}
+#: where the group is listed once, for this script and for the loader that runs it
+GROUP_SOURCE = Path("src/needle/_compiled.py")
+
+
+def group(name: str) -> tuple[str, ...]:
+    """The module names assigned to ``name`` in needle/_compiled.py, read from its source
+    (importing needle here would need its dependencies installed first)."""
+    tree = ast.parse(GROUP_SOURCE.read_text(encoding="utf-8"))
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        if isinstance(target, ast.Name) and target.id == name and node.value is not None:
+            return tuple(ast.literal_eval(node.value))
+    raise SystemExit(f"setup.py: {GROUP_SOURCE} assigns no {name}")
+
+
+def source(name: str) -> Path:
+    """A module's source: ``name.py``, or ``name/__init__.py`` for a subpackage."""
+    package = PACKAGE / name
+    return package / "__init__.py" if package.is_dir() else package.with_suffix(".py")
+
+
+#: the modules compiled, by name, in the loader's import order
+COMPILED = {name: source(name) for name in group("TEXTGUARD")}
 #: the SHA-256 of each source as compiled: the loader runs a source that differs from it
 RECORD = PACKAGE / "_compiled.json"
 

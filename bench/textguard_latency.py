@@ -13,7 +13,9 @@ Measures, pinned to core 0 (``os.sched_setaffinity``):
 - **baseline**: the simplest filter a service might run instead, lower-casing the prompt and
   searching it with one compiled regex of English sexual and child words (no evasions, no
   languages, no scope); it bounds from below what any Python text filter costs;
-- the time for 1 MB inputs (bounded-time check).
+- the time for one 1 MB input of each adversarial shape (the policy's limit: the time per
+  input is bounded by it), next to the baseline's; tests/textguard/test_guard.py checks the
+  same inputs get a decision, without timing them.
 
 Prints a table and writes it, with the command, the machine and its load (``uptime``; other
 processes share the machine), into ``docs/textguard.md`` between the bench markers.
@@ -101,6 +103,19 @@ def long_prompts(n: int, rng: random.Random) -> list[str]:
         k = rng.randint(40, 160)
         out.append(", ".join(rng.choice(TAGS) for _ in range(k)))
     return out
+
+
+def big_inputs() -> dict[str, str]:
+    """One input of each shape at the guard's limit (1 MB): the worst cases for its steps."""
+    return {
+        "ASCII prompt text": (", ".join(TAGS) * 2000)[: 1 << 20],
+        "ASCII sentence": ("a photo of a cat on a sofa, " * 40000)[: 1 << 20],
+        "single letters": "a " * (1 << 19),
+        "mixed scripts + invisibles": ("nаkеd ребенок 裸体 เด็ก ｎｕｄｅ\u200b " * 30000)[: 1 << 20],
+        "controls and surrogates": "\x00\x1f\u200b\ud800" * (1 << 18),
+        "one word": "x" * (1 << 20),
+        "digits": ("12yo " * 210000)[: 1 << 20],
+    }
 
 
 def baseline_filter() -> Callable[[str], bool]:
@@ -223,16 +238,15 @@ def main() -> None:
         order = ["short", "long", "all"]
         rows.sort(key=lambda r: order.index(r[0]))
     short, long = prompts(random.Random(5))
-    big = {}
-    for name, text in {
-        "1 MB ASCII prompt text": (", ".join(TAGS) * 2000)[: 1 << 20],
-        "1 MB mixed scripts + invisibles": ("nаkеd ребенок 裸体 เด็ก ｎｕｄｅ\u200b " * 30000)[
-            : 1 << 20
-        ],
-    }.items():
+    base = baseline_filter()
+    big: dict[str, tuple[float, float]] = {}
+    for name, text in big_inputs().items():
         t = time.perf_counter()
         check(text)
-        big[name] = time.perf_counter() - t
+        needle_s = time.perf_counter() - t
+        t = time.perf_counter()
+        base(text)
+        big[name] = (needle_s, time.perf_counter() - t)
     uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     lines = [
         f"Command: `.venv/bin/python bench/textguard_latency.py --rounds {args.rounds}` "
@@ -257,8 +271,14 @@ def main() -> None:
             f"| {label} | {name} | {s['n']:.0f} | {s['per_s']:,.0f} | {s['mean']:.1f} | "
             f"{s['p50']:.1f} | {s['p99']:.1f} | {s['max']:.0f} | {w['p99']:.0f} |"
         )
-    lines.append("")
-    lines += [f"- {name}: {seconds:.2f} s" for name, seconds in big.items()]
+    lines += [
+        "",
+        f"One 1 MB input of each shape (wall-clock, {implementation}):",
+        "",
+        "| 1 MB input | needle s | baseline regex s |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {name} | {n:.2f} | {b:.3f} |" for name, (n, b) in big.items()]
     table = "\n".join(lines)
     print(table)
     if not args.no_write and DOC.exists():

@@ -1,8 +1,8 @@
 """Modules compiled with mypyc, and the fall-back to their Python source.
 
-The text guard's hot path (lexicon, normalisation, detection, policy, result, guard) is plain,
-fully typed Python that ``setup.py`` also compiles with mypyc into C extensions placed beside
-the sources (about 1.6x faster; same code, same answers: a test compares both). Python imports
+The text guard's hot path (the modules in :data:`TEXTGUARD`) is plain, fully typed Python
+that ``setup.py`` also compiles with mypyc into C extensions placed beside the sources
+(about 1.6x faster; same code, same answers: a test compares both). Python imports
 an extension before a ``.py`` of the same name, so three things can go wrong, and
 :func:`load` handles each by loading the whole group from source instead:
 
@@ -34,8 +34,27 @@ from typing import Any
 
 __all__ = ["PURE_ENV", "TEXTGUARD", "load", "reduce_by_fields"]
 
-#: the compiled modules of ``needle.textguard``, in import order (each only imports earlier ones)
-TEXTGUARD = ("lexicon", "normalize", "policy", "result", "detect", "guard")
+#: the compiled modules of ``needle.textguard``, in import order (each only imports earlier
+#: ones). The one list: setup.py reads this literal from the source to know what to compile.
+TEXTGUARD = (
+    "scripts",
+    "normalize",
+    "lexicon",
+    "policy",
+    "result",
+    "hits",
+    "tokens",
+    "ages",
+    "variants",
+    "words",
+    "recut",
+    "phrases",
+    "scope",
+    "scoring",
+    "evasions",
+    "detect",
+    "guard",
+)
 #: set to 1 to run the Python source even where compiled modules are installed
 PURE_ENV = "NEEDLE_PURE_PYTHON"
 #: written by setup.py beside the compiled sources: {module name: SHA-256 of its source}

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from needle.cli.main import app
-from needle.textguard.evaluate import evaluate, format_report, read_labels
+from needle.eval.guard import evaluate, format_report, read_labels
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "textguard"
 DEV = DATA / "dev.jsonl"
@@ -103,10 +103,11 @@ def test_read_labels_errors(tmp_path: Path) -> None:
         read_labels(f)
 
 
-def test_dev_set_is_what_build_dev_writes() -> None:
+def test_dev_set_is_what_its_build_script_writes() -> None:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("build_dev", DATA / "build_dev.py")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "build_textguard_dev.py"
+    spec = importlib.util.spec_from_file_location("build_textguard_dev", script)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -16,8 +16,9 @@ import pytest
 from needle.textguard import normalize
 from needle.textguard.lexicon import load_lexicon
 
-detect_mod = importlib.import_module("needle.textguard.detect")
+ages_mod = importlib.import_module("needle.textguard.ages")
 normalize_mod = importlib.import_module("needle.textguard.normalize")
+tokens_mod = importlib.import_module("needle.textguard.tokens")
 
 #: pieces that exercise the tokenizer's cases: words, clause ends, commas, leet symbols,
 #: apostrophes, brackets, numbers, decimals, double spaces, tabs
@@ -45,7 +46,7 @@ def _reference_tokens(text: str) -> list[tuple[str, str, int, int, int, int, flo
     clause = group = 0
     pos = 0.0
     cursor = 0
-    for w, u, sym, b, c, leet in detect_mod._TOKEN.findall(text):
+    for w, u, sym, b, c, leet in tokens_mod.TOKEN.findall(text):
         if w:
             kind, tok = "w", w
         elif b:
@@ -73,7 +74,7 @@ def test_tokenizer_fast_paths_match_the_general_regex(seed: int) -> None:
     lex = load_lexicon()
     for raw in _texts(seed, 150):
         text = normalize(raw).text
-        toks, _ = detect_mod._tokenize(text, lex)
+        toks, _ = tokens_mod.tokenize(text, lex)
         columns = (toks.kind, toks.text, toks.start, toks.end, toks.clause, toks.group, toks.pos)
         got = list(zip(*columns, strict=True))
         assert got == _reference_tokens(text), text
@@ -84,7 +85,7 @@ def test_tokenizer_fast_paths_match_the_general_regex(seed: int) -> None:
 def test_number_spans_match_the_regex(seed: int) -> None:
     for raw in [*_texts(seed, 150), "", "12", "a1b22c333", "٣ years", "x 7"]:
         expected = [m.span() for m in re.finditer(r"\d+", raw)]
-        assert detect_mod._number_spans(raw) == expected, raw
+        assert ages_mod._number_spans(raw) == expected, raw
 
 
 def _reference_maybe_spaced(text: str) -> bool:
@@ -117,8 +118,8 @@ def test_spaced_letters_precheck_matches_the_word_loop(seed: int) -> None:
 
 def test_age_prefilters_pass_every_age_the_unit_regexes_find() -> None:
     lex = load_lexicon()
-    after, before, _ = detect_mod._age_regexes(lex)
-    after_pre, before_pre = detect_mod._age_prefilters(lex)
+    after, before, _ = ages_mod._age_regexes(lex)
+    after_pre, before_pre = ages_mod._age_prefilters(lex)
     assert after_pre is not None and before_pre is not None
     samples = ["12 years old", "12yo", "5th grade", "age 12", "aged: 9", "12 años", "12歳"]
     samples += _texts(9, 200)

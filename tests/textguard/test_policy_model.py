@@ -3,47 +3,58 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from needle.errors import ConfigError
-from needle.textguard import Guard, Policy
+from needle.textguard import Guard, GuardPolicy
 from needle.textguard.model import OnnxTextClassifier, TextClassifier, hashed_features
 from needle.textguard.normalize import normalize
 
 
 def test_policy_defaults_and_validation() -> None:
-    p = Policy()
+    p = GuardPolicy()
     assert p.decide(1.0, ()) == "block"
     assert p.decide(0.4, ()) == "review"
     assert p.decide(0.0, ("sexual",)) == "allow"
-    assert Policy(sexual_only="review").decide(0.0, ("sexual",)) == "review"
+    assert GuardPolicy(sexual_only="review").decide(0.0, ("sexual",)) == "review"
     assert p.decide(0.0, (), truncated=True) == "review"
     with pytest.raises(ConfigError, match="review_threshold"):
-        Policy(review_threshold=0.9, block_threshold=0.5)
+        GuardPolicy(review_threshold=0.9, block_threshold=0.5)
     with pytest.raises(ConfigError, match="from 0 to 1"):
-        Policy(block_threshold=2.0)
+        GuardPolicy(block_threshold=2.0)
     with pytest.raises(ConfigError, match="one of allow, review, block"):
-        Policy(sexual_only="maybe")
+        GuardPolicy(sexual_only="maybe")
     with pytest.raises(ConfigError, match="unknown setting"):
-        Policy.from_mapping({"block": 0.5})
+        GuardPolicy.from_mapping({"block": 0.5})
 
 
 def test_policy_from_toml(tmp_path: Path) -> None:
     f = tmp_path / "needle.toml"
     f.write_text("[textguard]\nblock_threshold = 0.7\nsexual_only = 'review'\n", encoding="utf-8")
-    p = Policy.from_toml(f)
+    p = GuardPolicy.from_toml(f)
     assert p.block_threshold == 0.7 and p.sexual_only == "review"
     flat = tmp_path / "flat.toml"
     flat.write_text("review_threshold = 0.2\n", encoding="utf-8")
-    assert Policy.from_toml(flat).review_threshold == 0.2
+    assert GuardPolicy.from_toml(flat).review_threshold == 0.2
     bad = tmp_path / "bad.toml"
     bad.write_text("[textguard\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
-        Policy.from_toml(bad)
+        GuardPolicy.from_toml(bad)
     with pytest.raises(ConfigError, match="does not exist"):
-        Policy.from_toml(tmp_path / "missing.toml")
+        GuardPolicy.from_toml(tmp_path / "missing.toml")
+    not_table = tmp_path / "not_table.toml"
+    not_table.write_text("textguard = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"not_table.toml: \[textguard\] must be a table"):
+        GuardPolicy.from_toml(not_table)
+
+
+def test_policy_to_dict_has_every_field() -> None:
+    p = GuardPolicy(sexual_only="review", max_chars=100)
+    assert p.to_dict() == {f.name: getattr(p, f.name) for f in fields(GuardPolicy)}
+    assert GuardPolicy.from_mapping(p.to_dict()) == p
 
 
 def test_hashed_features_are_stable_and_unit_length() -> None:

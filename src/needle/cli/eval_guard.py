@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from needle.textguard import Guard, Policy
-from needle.textguard.evaluate import evaluate, format_report, read_labels
+from needle.eval.guard import evaluate, format_report, read_labels
+from needle.textguard import Guard, GuardPolicy
 
 __all__ = ["command"]
 
@@ -41,7 +41,7 @@ def command(
         from needle.textguard.model import OnnxTextClassifier
 
         classifier = OnnxTextClassifier(model, tokenizer=tokenizer)
-    guard = Guard(Policy.from_toml(policy) if policy else None, classifier)
+    guard = Guard(GuardPolicy.from_toml(policy) if policy else None, classifier)
     report = evaluate(rows, guard)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))

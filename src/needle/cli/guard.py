@@ -10,13 +10,13 @@ from typing import TextIO
 import typer
 
 from needle.errors import ConfigError
-from needle.textguard import DECISIONS, Guard, GuardResult, Policy
+from needle.textguard import DECISIONS, Guard, GuardPolicy, GuardResult
 
 __all__ = ["command"]
 
 
 def _load_guard(policy: Path | None, model: Path | None, tokenizer: Path | None) -> Guard:
-    pol = Policy.from_toml(policy) if policy is not None else None
+    pol = GuardPolicy.from_toml(policy) if policy is not None else None
     classifier = None
     if model is not None:
         from needle.textguard.model import OnnxTextClassifier

@@ -14,9 +14,9 @@ ages, scope, word sense) -> optional :mod:`~needle.textguard.model` (ONNX) ->
 Use :func:`check` for the default guard, or build a :class:`Guard` with your policy and an
 optional classifier::
 
-    from needle.textguard import Guard, Policy, check
+    from needle.textguard import Guard, GuardPolicy, check
     check("a cat on a sofa").decision            # 'allow'
-    Guard(Policy(sexual_only="review")).check(prompt)
+    Guard(GuardPolicy(sexual_only="review")).check(prompt)
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from needle.textguard.guard import Guard, check  # noqa: E402
 from needle.textguard.lexicon import Lexicon  # noqa: E402
 from needle.textguard.model import OnnxTextClassifier, TextClassifier  # noqa: E402
 from needle.textguard.normalize import Normalized, normalize  # noqa: E402
-from needle.textguard.policy import DECISIONS, Policy  # noqa: E402
+from needle.textguard.policy import DECISIONS, GuardPolicy  # noqa: E402
 from needle.textguard.result import CATEGORIES, Evidence, GuardResult  # noqa: E402
 
 __all__ = [
@@ -39,11 +39,11 @@ __all__ = [
     "IMPLEMENTATION",
     "Evidence",
     "Guard",
+    "GuardPolicy",
     "GuardResult",
     "Lexicon",
     "Normalized",
     "OnnxTextClassifier",
-    "Policy",
     "TextClassifier",
     "check",
     "normalize",

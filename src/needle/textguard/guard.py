@@ -1,22 +1,24 @@
 """The guard itself: normalise, detect, add the optional model, decide, quote the evidence.
 
-In: a text and a :class:`~needle.textguard.policy.Policy`. Out: a
+In: a text and a :class:`~needle.textguard.policy.GuardPolicy`. Out: a
 :class:`~needle.textguard.result.GuardResult`. Compiled with mypyc where the build could (see
 ``needle._compiled``), like the other modules of the hot path.
 """
 
 from __future__ import annotations
 
-from needle.textguard.detect import Detection, detect, evasion_label
+from needle.textguard.detect import detect
+from needle.textguard.evasions import evasion_label
+from needle.textguard.hits import Detection
 from needle.textguard.lexicon import Lexicon, load_lexicon
 from needle.textguard.model import TextClassifier
-from needle.textguard.normalize import normalize
-from needle.textguard.policy import Policy
+from needle.textguard.normalize import Normalized, normalize
+from needle.textguard.policy import GuardPolicy
 from needle.textguard.result import Evidence, GuardResult
 
 __all__ = ["Guard", "check"]
 
-_DEFAULT_POLICY = Policy()
+_DEFAULT_POLICY = GuardPolicy()
 
 
 class Guard:
@@ -28,7 +30,7 @@ class Guard:
 
     def __init__(
         self,
-        policy: Policy | None = None,
+        policy: GuardPolicy | None = None,
         classifier: TextClassifier | None = None,
         *,
         lexicon: Lexicon | None = None,
@@ -37,7 +39,7 @@ class Guard:
         self.classifier = classifier
         self.lexicon = lexicon or load_lexicon()
 
-    def check(self, text: object, *, policy: Policy | None = None) -> GuardResult:
+    def check(self, text: object, *, policy: GuardPolicy | None = None) -> GuardResult:
         """Check one text (a ``str``). ``policy`` overrides the guard's own for this call.
 
         ``text`` is typed ``object`` so that a wrong type gets the explanation below in the
@@ -52,22 +54,7 @@ class Guard:
         body = text[: pol.max_chars] if truncated else text
         norm = normalize(body)
         found: Detection = detect(norm, self.lexicon)
-        evidence: list[Evidence] = []
-        for hit in found.hits:
-            start, end = norm.span(hit.start, hit.end)
-            quote = text[start:end]
-            evidence.append(
-                Evidence(
-                    hit.category,
-                    hit.term,
-                    start,
-                    end,
-                    quote,
-                    hit.language,
-                    evasion_label(hit.evasion, quote, hit.term),
-                    hit.weight,
-                )
-            )
+        evidence = _evidence(found, norm, text)
         score = found.score
         model_name: str | None = None
         model_score: float | None = None
@@ -106,10 +93,32 @@ class Guard:
         )
 
 
+def _evidence(found: Detection, norm: Normalized, text: str) -> list[Evidence]:
+    """The detector's hits as evidence quoted from the original ``text``, with the evasions
+    seen through."""
+    evidence: list[Evidence] = []
+    for hit in found.hits:
+        start, end = norm.span(hit.start, hit.end)
+        quote = text[start:end]
+        evidence.append(
+            Evidence(
+                hit.category,
+                hit.term,
+                start,
+                end,
+                quote,
+                hit.language,
+                evasion_label(hit.evasion, quote, hit.term),
+                hit.weight,
+            )
+        )
+    return evidence
+
+
 _default_guard: Guard | None = None
 
 
-def check(text: object, *, policy: Policy | None = None) -> GuardResult:
+def check(text: object, *, policy: GuardPolicy | None = None) -> GuardResult:
     """Check ``text`` with the default guard (rules only) and ``policy`` or the default one."""
     global _default_guard
     if _default_guard is None:

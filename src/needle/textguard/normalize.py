@@ -45,10 +45,12 @@ from collections.abc import Iterable
 
 from needle._optional import import_optional
 from needle.errors import OptionalDependencyError
+from needle.textguard.scripts import MARK_CLASS
 
 __all__ = [
     "WORD_CHAR",
     "Normalized",
+    "canonical",
     "fold_char",
     "fold_leet",
     "normalize",
@@ -204,12 +206,12 @@ _KANA_VOICED = re.compile("[\u3099\u309a]")
 _WEIGHT = re.compile(r":\s*[-+]?\d+(?:\.\d+)?(?:\s*:\s*[-+]?\d+(?:\.\d+)?)*(?=\s*[)\]>])")
 _TRIPLE = re.compile(r"(.)\1\1")
 #: a word character. Python's ``\w`` leaves out the vowel signs of Indic and South-East
-#: Asian scripts (category Mc/Mn), which would cut "साल" into "स" + "ल"; add those blocks.
+#: Asian scripts (category Mc/Mn), which would cut "साल" into "स" + "ल"; add those blocks
+#: (all of them, Thai included: see :mod:`~needle.textguard.scripts`).
 #: ``_`` never reaches here (folded to a space).
-_MARK_SCRIPTS = "\u0900-\u0dff\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff"
-WORD_CHAR = rf"[\w{_MARK_SCRIPTS}]"
+WORD_CHAR = rf"[\w{MARK_CLASS}]"
 _W = WORD_CHAR
-_SEP = r"[^\w\n" + _MARK_SCRIPTS + "]"
+_SEP = r"[^\w\n" + MARK_CLASS + "]"
 #: three or more single characters, one to three separators apart
 _SPACED = re.compile(rf"(?<!{_W}){_W}(?!{_W})(?:{_SEP}{{1,3}}{_W}(?!{_W})){{2,}}")
 _SPACED_SEP = re.compile(rf"{_SEP}+")
@@ -533,6 +535,14 @@ def fold_leet(word: str, *, one: str = "i") -> str:
     detector only to words that mix letters with digits or symbols, never to ``12yo``.
     """
     return word.translate(_LEET_L if one == "l" else _LEET_I)
+
+
+def canonical(word: str) -> str:
+    """A word as phrase and unit entries are matched: leetspeak folded unless it is letters
+    only (``n4k3d`` -> ``naked``, ``naked`` stays)."""
+    if word.isalpha():
+        return word
+    return fold_leet(word)
 
 
 def squeeze(word: str) -> str:

@@ -1,8 +1,10 @@
-"""Policy: the thresholds that turn a text guard score into ``block`` / ``review`` / ``allow``.
+"""The text guard's policy: the thresholds that turn its score into ``block`` / ``review`` /
+``allow``.
 
 In: a score (0..1, sexual content involving a minor), the categories seen, whether the input
-was cut. Out: a decision. A policy is a frozen dataclass; load one from a TOML file's
-``[textguard]`` table (or a flat file) with :meth:`Policy.from_toml`, or build one in code.
+was cut. Out: a decision. A :class:`GuardPolicy` is a frozen dataclass; load one from a TOML
+file's ``[textguard]`` table (or a flat file) with :meth:`GuardPolicy.from_toml`, or build
+one in code. (Assessing a whole file has a policy of its own, in ``needle.assess``.)
 
 Example policy file::
 
@@ -14,21 +16,22 @@ Example policy file::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from needle._compiled import reduce_by_fields
+from needle.config import read_toml, table
 from needle.errors import ConfigError
+from needle.jsonvalue import JSONObject
 
 __all__ = [
     "BLOCK_THRESHOLD",
     "DECISIONS",
     "MAX_CHARS",
     "REVIEW_THRESHOLD",
-    "Policy",
+    "GuardPolicy",
 ]
 
 #: the three decisions, from least to most severe; CLI exit codes are their indexes
@@ -56,7 +59,7 @@ def _check_decision(name: str, value: object) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Policy:
+class GuardPolicy:
     """Thresholds and choices of the text guard; every field has a documented default."""
 
     block_threshold: float = BLOCK_THRESHOLD
@@ -73,7 +76,7 @@ class Policy:
     #: by taking the larger; 0 turns the model off without unloading it
     model_weight: float = 1.0
 
-    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
         return reduce_by_fields(self)
 
     def __post_init__(self) -> None:
@@ -97,7 +100,7 @@ class Policy:
             )
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
+    def from_mapping(cls, data: Mapping[str, Any]) -> GuardPolicy:
         """A policy from a mapping (a parsed ``[textguard]`` table); unknown keys are errors."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
@@ -109,19 +112,10 @@ class Policy:
         return cls(**dict(data))
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> Policy:
+    def from_toml(cls, path: str | Path) -> GuardPolicy:
         """Read a policy from the ``[textguard]`` table of a TOML file (or the whole file)."""
-        p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"textguard policy file {p} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"textguard policy file {p} is not valid TOML: {exc}") from exc
-        table = data.get("textguard", data)
-        if not isinstance(table, dict):
-            raise ConfigError(f"textguard policy file {p}: [textguard] must be a table")
-        return cls.from_mapping(table)
+        data = read_toml(path, "textguard policy")
+        return cls.from_mapping(table(data, "textguard", f"textguard policy file {path}"))
 
     def decide(self, score: float, categories: tuple[str, ...], *, truncated: bool = False) -> str:
         """``block``, ``review`` or ``allow`` for a score and the categories seen."""
@@ -139,8 +133,17 @@ class Policy:
             decision = _worst(decision, self.on_truncated)
         return decision
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> JSONObject:
+        """Every field by name (a test checks none is missing)."""
+        return {
+            "block_threshold": self.block_threshold,
+            "review_threshold": self.review_threshold,
+            "sexual_only": self.sexual_only,
+            "minor_only": self.minor_only,
+            "on_truncated": self.on_truncated,
+            "max_chars": self.max_chars,
+            "model_weight": self.model_weight,
+        }
 
 
 def _worst(a: str, b: str) -> str:

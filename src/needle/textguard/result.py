@@ -8,10 +8,10 @@ and its :class:`Evidence`, each quoting the original input: ``text[start:end] ==
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from needle._compiled import reduce_by_fields
-from needle.textguard.policy import Policy
+from needle.jsonvalue import JSONObject
+from needle.textguard.policy import GuardPolicy
 
 __all__ = ["CATEGORIES", "Evidence", "GuardResult"]
 
@@ -42,10 +42,10 @@ class Evidence:
     evasion: str
     weight: float = 0.0
 
-    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
         return reduce_by_fields(self)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "category": self.category,
             "term": self.term,
@@ -75,12 +75,12 @@ class GuardResult:
     score: float
     evidence: tuple[Evidence, ...]
     languages: tuple[str, ...]
-    policy: Policy
+    policy: GuardPolicy
     truncated: bool = False
     model: str | None = None
     model_score: float | None = None
 
-    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
         return reduce_by_fields(self)
 
     @property
@@ -99,7 +99,7 @@ class GuardResult:
             out.append(f"{ev.category}: {quote!r} -> {ev.term}{lang}{how}")
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "decision": self.decision,
             "categories": list(self.categories),

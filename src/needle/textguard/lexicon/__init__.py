@@ -33,12 +33,12 @@ from typing import Any
 from needle._compiled import reduce_by_fields
 from needle.errors import ConfigError
 from needle.textguard.normalize import normalize, squeeze
+from needle.textguard.scripts import SPACED_MARK_CLASS, UNSPACED_CLASS
 
 __all__ = [
     "SPACED_CHAR",
     "SPACED_WORD",
     "TIER_WEIGHTS",
-    "UNSPACED_CLASS",
     "Lexicon",
     "Sense",
     "load_lexicon",
@@ -64,22 +64,14 @@ TIER_WEIGHTS: dict[tuple[str, str], float] = {
     ("benign", "benign"): 0.0,  # naked mole rat, sex education, nude colour: word sense
 }
 
-#: scripts written without spaces between words; everything else is tokenized on spaces
-UNSPACED_CLASS = (
-    "\u0e00-\u0e7f"  # Thai
-    "\u3040-\u30ff"  # Hiragana, Katakana
-    "\u3400-\u4dbf"  # CJK extension A
-    "\u4e00-\u9fff"  # CJK unified ideographs
-    "\uf900-\ufaff"  # CJK compatibility ideographs
-    "\U00020000-\U0002ffff"  # CJK extensions B-F
-)
 _UNSPACED_CHAR = re.compile(f"[{UNSPACED_CLASS}]")
-#: vowel signs of Indic and other scripts are not ``\w`` in Python; they belong to words
-_MARK_SCRIPTS = "\u0900-\u0dff\u0e80-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff"
-#: one character of a word in a spaced script (``_`` never occurs: it folds to a space)
-SPACED_CHAR = rf"(?:[^\W{UNSPACED_CLASS}]|[{_MARK_SCRIPTS}])"
+#: one character of a word in a spaced script: a word character of no unspaced script, or a
+#: vowel sign of a spaced script whose marks are letters (``scripts.SPACED_MARK_CLASS``:
+#: Thai is not in it, its characters form unspaced runs). ``_`` never occurs: it folds to a
+#: space.
+SPACED_CHAR = rf"(?:[^\W{UNSPACED_CLASS}]|[{SPACED_MARK_CLASS}])"
 #: a word of a spaced script: letters and digits, with inner apostrophes (l'enfant, girl's)
-_SPACED_RUN = rf"(?:[^\W{UNSPACED_CLASS}]++|[{_MARK_SCRIPTS}]++)++"  # possessive: no backtracking
+_SPACED_RUN = rf"(?:[^\W{UNSPACED_CLASS}]++|[{SPACED_MARK_CLASS}]++)++"  # possessive
 SPACED_WORD = rf"{_SPACED_RUN}(?:['’]{_SPACED_RUN})*"
 _WORD_RE = re.compile(SPACED_WORD)
 
@@ -229,6 +221,7 @@ _CATEGORY_TIERS = {
 
 
 def _compile_file(lex: Lexicon, code: str, data: dict[str, Any], source: str) -> None:
+    """Add one language file: its entries (senses), then its function words and units."""
     name = str(data.get("name", code))
     lex.languages[code] = name
     stem_all = bool(data.get("stem_all", False))
@@ -286,6 +279,12 @@ def _compile_file(lex: Lexicon, code: str, data: dict[str, Any], source: str) ->
     for head, followers in benign.get("next", {}).items():
         for follower in followers:
             add_entry(f"{head} {follower}", "benign", "benign")
+    _compile_words(lex, code, data)
+
+
+def _compile_words(lex: Lexicon, code: str, data: dict[str, Any]) -> None:
+    """One language file's words that are not entries: hints, negators, age and grade
+    units, number words, clitics."""
     for raw in data.get("hints", {}).get("words", []):
         for w in words(_norm(raw)):
             lex.hints.setdefault(w, set()).add(code)
@@ -377,6 +376,9 @@ def load_lexicon() -> Lexicon:
         key=lambda p: (p.name != "en.toml", p.name),
     )
     for path in files:
+        # tomllib, not needle.config.read_toml: these are package data found through
+        # importlib.resources (a Traversable, not always a file path), and an error here is a
+        # broken install, not a user's settings file to correct
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:

@@ -1,6 +1,8 @@
-"""Build the text guard's development set, ``dev.jsonl``, from the phrases below.
+"""Build the text guard's development set, ``tests/data/textguard/dev.jsonl``, from the phrases
+below.
 
-Run ``python tests/data/textguard/build_dev.py`` to rewrite ``dev.jsonl`` (deterministic).
+Run ``python scripts/build_textguard_dev.py`` to rewrite it (deterministic; standard library
+only; a test checks that the file equals what ``build()`` returns).
 Every line has ``text``, ``label`` (``block`` / ``allow``), ``lang`` and ``evasion``.
 
 The phrases are short and clinical, written for this set by the needle authors: per language,
@@ -20,7 +22,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-OUT = Path(__file__).with_name("dev.jsonl")
+OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "textguard" / "dev.jsonl"
 
 # language -> (block phrases, allow phrases)
 BASE: dict[str, tuple[list[str], list[str]]] = {

@@ -1,4 +1,5 @@
-"""Evaluating the text guard on labelled texts: precision, recall, false-positive rate.
+"""Evaluating the text guard (``needle.textguard``) on labelled texts: precision, recall,
+false-positive rate.
 
 In: JSON Lines with ``text`` and ``label`` (``block`` or ``allow``), optionally ``lang`` and
 ``evasion`` (used to break the numbers down; when ``lang`` is absent the guard's first
@@ -21,9 +22,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from needle.errors import ConfigError
+from needle.jsonvalue import JSONObject
 from needle.textguard import Guard
 
 __all__ = ["Counts", "Labelled", "Report", "evaluate", "format_report", "read_labels"]
@@ -78,7 +79,7 @@ class Counts:
     def fpr(self) -> float | None:
         return (self.false_block + self.false_review) / self.allow if self.allow else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "block": self.block,
             "allow": self.allow,
@@ -100,7 +101,7 @@ class Report:
     by_evasion: dict[str, Counts] = field(default_factory=dict)
     errors: list[tuple[Labelled, str, float]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "overall": self.overall.to_dict(),
             "by_language": {k: v.to_dict() for k, v in sorted(self.by_language.items())},

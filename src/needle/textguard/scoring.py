@@ -1,0 +1,253 @@
+"""Scoring: the chosen senses of a text combined into the scores a policy decides on.
+
+In: every word and phrase found with its possible senses (:class:`~needle.textguard.hits.Raw`),
+the ages, the negators, each language's support, and the tokens (for word positions). Out: a
+:class:`~needle.textguard.hits.Detection` with the hits kept and three scores, each 0..1:
+
+- ``sexual`` and ``minor``: each category's distinct terms combined by noisy-OR;
+- ``score`` (sexual content involving a minor): for each minor term, its weight times the
+  noisy-OR of the sexual terms, each weighted by how surely it is about the same subject
+  (1 in the same clause, :data:`CROSS_CLAUSE_FACTOR` in a neighbouring one,
+  :data:`SCENE_FACTOR` when the sexual word is about an adult, :data:`FAR_FACTOR` when far
+  away or in a far clause); the minor terms' products combined by noisy-OR; documented
+  coded terms (``sexual_minors``) score on their own.
+
+The steps: language support from unambiguous words, a sense chosen for each word and negated
+words dropped (:mod:`~needle.textguard.scope`), ages placed among the words, adult evidence
+cancelling ambiguous minor words, then the scores.
+"""
+
+from __future__ import annotations
+
+import operator
+
+from needle.textguard.hits import Detection, Hit, Negator, Raw
+from needle.textguard.lexicon import Lexicon, sense_votes
+from needle.textguard.scope import (
+    attached_to_adult,
+    cancel_by_adults,
+    choose,
+    index_negators,
+    negated,
+)
+from needle.textguard.tokens import Tokens
+
+__all__ = [
+    "CROSS_CLAUSE_FACTOR",
+    "FAR_FACTOR",
+    "FAR_TOKENS",
+    "MAX_HITS",
+    "MAX_PER_TERM",
+    "SCENE_FACTOR",
+    "by_term",
+    "languages",
+    "noisy_or",
+    "score",
+]
+
+#: a sexual word and a minor word in different sentences of one prompt: still one image, but
+#: less surely one subject (keeps two strong words at block, 1.0 x 1.0 x 0.75 >= 0.6)
+CROSS_CLAUSE_FACTOR = 0.75
+#: a sexual word attached to an adult subject with a child elsewhere in the scene
+#: ("nude woman and a child"): review, not block (1.0 x 1.0 x 0.5 < 0.6)
+SCENE_FACTOR = 0.5
+#: words further apart than this many tokens are unlikely to describe one subject
+FAR_TOKENS = 40
+FAR_FACTOR = 0.5
+#: evidence kept per text, and per term: bounds scoring time on megabyte inputs (the score
+#: depends on distinct terms, so repeats add nothing)
+MAX_HITS = 512
+MAX_PER_TERM = 16
+
+_START = operator.attrgetter("start")
+
+
+def score(
+    lex: Lexicon,
+    raws: list[Raw],
+    age_hits: list[Hit],
+    negators: list[Negator],
+    support: dict[str, float],
+    toks: Tokens,
+) -> Detection:
+    """Score what was found in one text (see the module docstring). ``support`` (language
+    -> support from script and hint words) is completed here."""
+    if not raws and not age_hits:
+        return Detection([], 0.0, 0.0, 0.0, languages(support))
+    _add_votes(lex, raws, support)  # before choosing senses
+    hits = _chosen(raws, support, negators)
+    hits += _placed(age_hits[:MAX_HITS], toks)
+    hits.sort(key=_START)
+    kept = cancel_by_adults(hits)
+    sexual: list[Hit] = []
+    minors: list[Hit] = []
+    adults: list[Hit] = []
+    coded: list[Hit] = []
+    by_category = {"sexual": sexual, "minor": minors, "adult": adults, "sexual_minors": coded}
+    for h in kept:
+        bucket = by_category.get(h.category)
+        if bucket is not None:
+            bucket.append(h)
+    sexual_score = noisy_or(list(by_term(sexual).values()))
+    minor_score = noisy_or(list(by_term(minors).values()))
+    both = noisy_or(list(_pair_scores(sexual, minors, adults).values()))
+    if coded:
+        both = max(both, max(h.weight for h in coded))
+        sexual_score = max(sexual_score, both)
+        minor_score = max(minor_score, both)
+    for h in kept:
+        if h.language not in ("coded", "emoji", "und") and h.language not in support:
+            support[h.language] = 1
+    return Detection(
+        kept, round(both, 4), round(sexual_score, 4), round(minor_score, 4), languages(support)
+    )
+
+
+def _add_votes(lex: Lexicon, raws: list[Raw], support: dict[str, float]) -> None:
+    """Language support from unambiguous words; contextual words counted under ``~code``."""
+    contextual_terms: dict[str, set[str]] = {}
+    votes_of = lex.votes
+    for raw in raws:
+        votes = votes_of.get(id(raw.senses)) or sense_votes(raw.senses)
+        for code, weight in votes[0]:
+            support[code] = support.get(code, 0) + weight
+        for code, term in votes[1]:
+            contextual_terms.setdefault(code, set()).add(term)
+    for code, terms in contextual_terms.items():
+        support["~" + code] = len(terms)
+
+
+def _chosen(raws: list[Raw], support: dict[str, float], negators: list[Negator]) -> list[Hit]:
+    """A hit for each word whose chosen sense is not benign and that is not negated; a term
+    counts at most :data:`MAX_PER_TERM` times, hits overall at most :data:`MAX_HITS`."""
+    hits: list[Hit] = []
+    negation = index_negators(negators)
+    per_term: dict[str, int] = {}
+    for raw in raws:
+        sense = choose(raw.senses, support)
+        if sense is None or sense.category == "benign":
+            continue
+        if negation and negated(raw.pos, raw.group, sense.language, negation):
+            continue
+        # bound the work on huge inputs: a term counts a few times, hits overall are capped
+        seen = per_term.get(sense.term, 0)
+        if seen >= MAX_PER_TERM or len(hits) >= MAX_HITS:
+            continue
+        per_term[sense.term] = seen + 1
+        hits.append(
+            Hit(
+                sense.category,
+                sense.tier,
+                sense.weight,
+                sense.term,
+                sense.language,
+                raw.start,
+                raw.end,
+                raw.pos,
+                raw.clause,
+                raw.evasion,
+            )
+        )
+    return hits
+
+
+def _placed(ages: list[Hit], toks: Tokens) -> list[Hit]:
+    """The ages, each given the word position and clause of the token where it starts."""
+    positions, starts, clauses = toks.pos, toks.start, toks.clause
+    placed: list[Hit] = []
+    for age in ages:
+        k = _index_at(starts, age.start)
+        p = positions[k] if k < len(positions) else (positions[-1] + 1 if positions else 0.0)
+        cl = clauses[k] if k < len(clauses) else (clauses[-1] if clauses else 0)
+        placed.append(
+            Hit(
+                age.category,
+                age.tier,
+                age.weight,
+                age.term,
+                age.language,
+                age.start,
+                age.end,
+                p,
+                cl,
+            )
+        )
+    return placed
+
+
+def _pair_scores(sexual: list[Hit], minors: list[Hit], adults: list[Hit]) -> dict[str, float]:
+    """For each minor term, the best of its weight times the noisy-OR of the sexual terms,
+    each weighted by how surely it describes the same subject."""
+    pair_by_term: dict[str, float] = {}
+    if not (sexual and minors):
+        return pair_by_term
+    # ages are attributes ("18yo loli"), not subjects: only adult words attract
+    nouns = [a for a in adults if a.tier == "adult"]
+    attached_adult = {id(s): attached_to_adult(s, minors, nouns) for s in sexual}
+    by_clause: dict[int, list[Hit]] = {}
+    for s in sexual:
+        by_clause.setdefault(s.clause, []).append(s)
+    # sexual words in far-away clauses: the same (weak) factor for all
+    far = {term: w * FAR_FACTOR for term, w in by_term(sexual).items()}
+    for m in minors:
+        best_by_s: dict[str, float] = dict(far)
+        near = [s for c in (m.clause - 1, m.clause, m.clause + 1) for s in by_clause.get(c, ())]
+        for s in near:
+            f = 1.0
+            if s.clause != m.clause:
+                f = CROSS_CLAUSE_FACTOR
+            if attached_adult[id(s)]:
+                f = min(f, SCENE_FACTOR)
+            if abs(s.pos - m.pos) > FAR_TOKENS:
+                f = min(f, FAR_FACTOR)
+            v = s.weight * f
+            if v > best_by_s.get(s.term, 0.0):
+                best_by_s[s.term] = v
+        pair = m.weight * noisy_or(list(best_by_s.values()))
+        if pair > pair_by_term.get(m.term, 0.0):
+            pair_by_term[m.term] = pair
+    return pair_by_term
+
+
+def noisy_or(weights: list[float]) -> float:
+    """The chance that at least one of independent signals of these weights is right."""
+    miss = 1.0
+    for w in weights:
+        miss *= 1.0 - w
+    return 1.0 - miss
+
+
+def by_term(hits: list[Hit]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for h in hits:
+        if h.weight > out.get(h.term, 0.0):
+            out[h.term] = h.weight
+    return out
+
+
+def languages(support: dict[str, float]) -> tuple[str, ...]:
+    """Languages with at least half the support of the best one, best first."""
+    if not support:
+        return ()
+    if len(support) == 1:
+        ((code, count),) = support.items()
+        if code.startswith("~"):
+            return ()
+        return (code,) if count * 2 >= count else ()
+    counted = [(k, v) for k, v in support.items() if not k.startswith("~")]
+    if not counted:
+        return ()
+    top = max([v for _, v in counted])
+    # most support first, then by code: the order of sorting (-count, code)
+    return tuple(code for _, code in sorted([(-v, k) for k, v in counted if v * 2 >= top]))
+
+
+def _index_at(starts: list[int], offset: int) -> int:
+    lo, hi = 0, len(starts)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if starts[mid] < offset:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
