@@ -1,7 +1,7 @@
 """The assessment: one priority per file and the plain-language reasons for it.
 
 In: what earlier stages found about one file — bank matches, classifications, provenance
-evidence, text-guard results for text attached to the file — and a ``Policy``. Out: an
+evidence, text-guard results for text attached to the file — and an ``AssessmentPolicy``. Out: an
 ``Assessment`` with a ``Priority`` (critical, high, medium, low, none), the reasons, each
 naming its evidence ("explicit 0.91 (nudenet 320n) and apparent age 9 ± 4 (age-v1) on
 face 1"), and a sort key so that humans review the riskiest first.
@@ -38,7 +38,7 @@ from needle.assess.policy import (
     EXPLICIT_REVIEW,
     MINOR_POSSIBLE,
     MINOR_REVIEW,
-    Policy,
+    AssessmentPolicy,
     Priority,
     ScoreRule,
     load_policy,
@@ -51,11 +51,11 @@ __all__ = [
     "MINOR_POSSIBLE",
     "MINOR_REVIEW",
     "Assessment",
+    "AssessmentPolicy",
     "ClassificationLike",
     "FaceLike",
     "GuardResultLike",
     "MatchLike",
-    "Policy",
     "Priority",
     "ProvenanceLike",
     "Reason",
@@ -226,7 +226,7 @@ def assess(
     classifications: Iterable[ClassificationLike] = (),
     provenance: ProvenanceLike | None = None,
     guard: Iterable[tuple[str, GuardResultLike] | GuardResultLike] = (),
-    policy: Policy | None = None,
+    policy: AssessmentPolicy | None = None,
 ) -> Assessment:
     """Combine one file's findings into its priority and reasons.
 
@@ -320,7 +320,7 @@ class _Visual:
     age_ran: bool = False
 
     @classmethod
-    def of(cls, available: list[ClassificationLike], policy: Policy) -> _Visual:
+    def of(cls, available: list[ClassificationLike], policy: AssessmentPolicy) -> _Visual:
         explicit: float | None = None
         source = ""
         minor: _Minor | None = None
@@ -361,7 +361,7 @@ class _Visual:
             return self.explicit
         return self.explicit * self.minor.likelihood
 
-    def reasons(self, policy: Policy) -> list[Reason]:
+    def reasons(self, policy: AssessmentPolicy) -> list[Reason]:
         e, minor = self.explicit, self.minor
         if e is None or e < policy.explicit_possible:
             return []
@@ -430,7 +430,9 @@ def _face_minor(c: ClassificationLike, face: FaceLike, index: int) -> _Minor:
     return _Minor(likelihood, text, evidence)
 
 
-def _score_rule_reasons(available: list[ClassificationLike], policy: Policy) -> list[Reason]:
+def _score_rule_reasons(
+    available: list[ClassificationLike], policy: AssessmentPolicy
+) -> list[Reason]:
     reasons = []
     for rule in policy.score_rules:
         for c in available:
@@ -460,7 +462,7 @@ def _score_rule_reasons(available: list[ClassificationLike], policy: Policy) -> 
 def _guard_reasons(
     guard: Iterable[tuple[str, GuardResultLike] | GuardResultLike],
     visual: _Visual,
-    policy: Policy,
+    policy: AssessmentPolicy,
 ) -> list[Reason]:
     reasons = []
     for item in guard:

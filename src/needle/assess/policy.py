@@ -1,7 +1,8 @@
 """The assessment policy: thresholds and which finding raises a file to which priority.
 
-In: nothing (the documented defaults) or a TOML file. Out: a frozen ``Policy``. The rules
-that use it are in ``needle.assess`` and explained, default by default, in docs/assessment.md.
+In: nothing (the documented defaults) or a TOML file. Out: a frozen ``AssessmentPolicy``. The
+rules that use it are in ``needle.assess`` and explained, default by default, in
+docs/assessment.md.
 
 A policy file holds a ``[policy]`` table (keys may also sit at the top level of a file of
 their own)::
@@ -39,7 +40,7 @@ __all__ = [
     "EXPLICIT_REVIEW",
     "MINOR_POSSIBLE",
     "MINOR_REVIEW",
-    "Policy",
+    "AssessmentPolicy",
     "Priority",
     "ScoreRule",
     "load_policy",
@@ -125,7 +126,7 @@ class ScoreRule:
 
 
 @dataclass(frozen=True)
-class Policy:
+class AssessmentPolicy:
     """Thresholds and the priority each kind of finding raises a file to.
 
     ``*_priority`` fields are what a finding of that kind is worth on its own; the visual
@@ -163,7 +164,7 @@ class Policy:
             raise ConfigError("minor_possible must not be above minor_review")
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], source: str = "mapping") -> Policy:
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "mapping") -> AssessmentPolicy:
         if "policy" in data:
             table = data["policy"]
         else:  # a file of its own: keys at the top; a shared file's other tables are not ours
@@ -220,10 +221,10 @@ class Policy:
         return out
 
 
-DEFAULT_POLICY = Policy()
+DEFAULT_POLICY = AssessmentPolicy()
 
 
-def load_policy(path: str | Path | None) -> Policy:
+def load_policy(path: str | Path | None) -> AssessmentPolicy:
     """The policy in a TOML file (its ``[policy]`` table, or its top level); None: defaults."""
     if path is None:
         return DEFAULT_POLICY
@@ -234,4 +235,4 @@ def load_policy(path: str | Path | None) -> Policy:
         raise ConfigError(f"cannot read policy file {file}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file} is not valid TOML: {exc}") from None
-    return Policy.from_mapping(data, source=str(file))
+    return AssessmentPolicy.from_mapping(data, source=str(file))

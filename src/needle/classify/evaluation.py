@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from needle.assess.policy import Policy
+from needle.assess.policy import AssessmentPolicy
 from needle.classify import run_classifiers
 from needle.classify.age import MINOR_AGE, AgeClassifier
 from needle.classify.base import Box, Classification, Classifier, Face, Sample
@@ -282,7 +282,7 @@ def _age_of(results: Sequence[Classification]) -> tuple[Face | None, str]:
 def evaluate_age(
     labels: str | Path,
     classifiers: Sequence[Classifier],
-    policy: Policy,
+    policy: AssessmentPolicy,
     *,
     whole_image: bool = True,
     progress: Progress | None = None,
@@ -368,7 +368,7 @@ def _whole_image(ager: Classifier, sample: Sample) -> list[Classification]:
 def evaluate_explicit(
     labels: str | Path,
     classifiers: Sequence[Classifier],
-    policy: Policy,
+    policy: AssessmentPolicy,
     *,
     score: str = "explicit",
     progress: Progress | None = None,

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from needle.assess import Assessment, Policy, assess, load_policy
+from needle.assess import Assessment, AssessmentPolicy, assess, load_policy
 from needle.classify import (
     Classification,
     Classifier,
@@ -100,7 +100,10 @@ def command(
 
 
 def _flush(
-    batch: list[tuple[Item, Sample]], chosen: list[Classifier], rules: Policy, as_json: bool
+    batch: list[tuple[Item, Sample]],
+    chosen: list[Classifier],
+    rules: AssessmentPolicy,
+    as_json: bool,
 ) -> None:
     results = run_classifiers(chosen, [sample for _, sample in batch])
     for (item, _), found in zip(batch, results, strict=True):

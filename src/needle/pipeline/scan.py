@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
 from typing import Any
 
-from needle.assess import Assessment, Policy, assess
+from needle.assess import Assessment, AssessmentPolicy, assess
 from needle.banks.model import Bank
 from needle.errors import NeedleError
 from needle.match import Matcher
@@ -96,7 +96,9 @@ def _details(record: FileRecord, assessment: Assessment) -> dict[str, Any]:
     return details
 
 
-def _row(record: FileRecord, matches: list[Match], policy: Policy | None = None) -> dict[str, Any]:
+def _row(
+    record: FileRecord, matches: list[Match], policy: AssessmentPolicy | None = None
+) -> dict[str, Any]:
     data = record.to_dict()
     assessment = assess(
         matches=matches,
@@ -263,7 +265,7 @@ def run_scan(
     new: bool = False,
     progress: Callable[[ScanProgress], None] | None = None,
     mp_context: BaseContext | None = None,
-    policy: Policy | None = None,
+    policy: AssessmentPolicy | None = None,
 ) -> ScanResult:
     """Scan ``paths`` into ``store``, resuming an unfinished scan of the same paths.
 
