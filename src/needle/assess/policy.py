@@ -26,13 +26,14 @@ them. Measure the models on your own labelled data with ``needle eval explicit``
 from __future__ import annotations
 
 import enum
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from needle.config import read_toml, table
 from needle.errors import ConfigError
+from needle.jsonvalue import JSONObject
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -124,6 +125,14 @@ class ScoreRule:
         _check_unit("score_rules threshold", rule.threshold)
         return rule
 
+    def to_dict(self) -> JSONObject:
+        return {
+            "score": self.score,
+            "threshold": self.threshold,
+            "priority": self.priority.label,
+            "classifier": self.classifier,
+        }
+
 
 @dataclass(frozen=True)
 class AssessmentPolicy:
@@ -165,21 +174,18 @@ class AssessmentPolicy:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "mapping") -> AssessmentPolicy:
-        if "policy" in data:
-            table = data["policy"]
-        else:  # a file of its own: keys at the top; a shared file's other tables are not ours
-            table = {k: v for k, v in data.items() if k != "classifiers"}
-        if not isinstance(table, Mapping):
-            raise ConfigError("[policy] must be a table")
+        found: Mapping[str, Any] = table(dict(data), "policy", "assessment policy")
+        if "policy" not in data:  # a file of its own: a shared file's other tables are not ours
+            found = {k: v for k, v in found.items() if k != "classifiers"}
         names = {f.name for f in fields(cls)} - {"source"}
-        unknown = set(table) - names
+        unknown = set(found) - names
         if unknown:
             raise ConfigError(
                 f"unknown policy key(s) {', '.join(sorted(unknown))}; known: "
                 f"{', '.join(sorted(names))}"
             )
         values: dict[str, Any] = {}
-        for key, value in table.items():
+        for key, value in found.items():
             if key.endswith("_priority"):
                 values[key] = Priority.parse(value)
             elif key == "score_rules":
@@ -199,25 +205,18 @@ class AssessmentPolicy:
                     raise ConfigError(f"policy {key} must be a number, got {value!r}") from None
         return replace(cls(), source=source, **values)
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def to_dict(self) -> JSONObject:
+        out: JSONObject = {}
         for f in fields(self):
-            value = getattr(self, f.name)
+            value: object = getattr(self, f.name)
             if isinstance(value, Priority):
-                value = value.label
+                out[f.name] = value.label
             elif f.name == "score_rules":
-                value = [
-                    {
-                        "score": r.score,
-                        "threshold": r.threshold,
-                        "priority": r.priority.label,
-                        "classifier": r.classifier,
-                    }
-                    for r in value
-                ]
+                out[f.name] = [rule.to_dict() for rule in self.score_rules]
             elif isinstance(value, tuple):
-                value = list(value)
-            out[f.name] = value
+                out[f.name] = list(value)
+            elif isinstance(value, str | int | float):
+                out[f.name] = value
         return out
 
 
@@ -228,11 +227,5 @@ def load_policy(path: str | Path | None) -> AssessmentPolicy:
     """The policy in a TOML file (its ``[policy]`` table, or its top level); None: defaults."""
     if path is None:
         return DEFAULT_POLICY
-    file = Path(path)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read policy file {file}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file} is not valid TOML: {exc}") from None
-    return AssessmentPolicy.from_mapping(data, source=str(file))
+    data = read_toml(path, "assessment policy")
+    return AssessmentPolicy.from_mapping(data, source=str(Path(path)))
