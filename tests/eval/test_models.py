@@ -15,14 +15,14 @@ from classify.helpers import FakeClassifier, astronaut, models
 from conftest import image_bytes, synth_image
 from needle.assess import DEFAULT_POLICY, AssessmentPolicy
 from needle.classify import Classification, Classifier, Sample
-from needle.classify.evaluation import (
+from needle.errors import ConfigError
+from needle.eval.models import (
     Threshold,
     evaluate_age,
     evaluate_explicit,
     read_labels,
     roc_auc,
 )
-from needle.errors import ConfigError
 
 __all__ = ["models"]
 
