@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from needle.classify._runtime import DEFAULT_THREADS, onnx_session
-from needle.classify.base import Classification, LazySession, Sample
+from needle.classify._runtime import DEFAULT_THREADS, LazySession, onnx_session
+from needle.classify.base import Classification, Sample
 from needle.config import read_toml
 from needle.errors import ConfigError
 

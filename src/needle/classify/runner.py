@@ -17,12 +17,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from needle.classify._runtime import LazySession
 from needle.classify.base import (
     WORKING_SIZE,
     Classification,
     Classifier,
     ClassifierPlugin,
-    LazySession,
     Sample,
 )
 from needle.classify.config import ClassifyConfig, as_config

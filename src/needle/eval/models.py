@@ -14,7 +14,6 @@ import csv
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from needle.classify import run_classifiers
 from needle.classify.age import MINOR_AGE, AgeClassifier
 from needle.classify.base import Box, Classification, Classifier, Face, Sample
 from needle.errors import ConfigError, MediaError
+from needle.jsonvalue import JSONObject, JSONValue
 from needle.media import DEFAULT_LIMITS, decode_image
 
 __all__ = [
@@ -174,8 +174,18 @@ class Threshold:
             tn,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    def to_dict(self) -> JSONObject:
+        return {
+            "name": self.name,
+            "threshold": self.threshold,
+            "precision": self.precision,
+            "recall": self.recall,
+            "accuracy": self.accuracy,
+            "true_positives": self.true_positives,
+            "false_positives": self.false_positives,
+            "false_negatives": self.false_negatives,
+            "true_negatives": self.true_negatives,
+        }
 
 
 @dataclass(frozen=True)
@@ -187,8 +197,8 @@ class BandStats:
     #: policy's ``minor_review``)
     accuracy: float | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    def to_dict(self) -> JSONObject:
+        return {"band": self.band, "count": self.count, "mae": self.mae, "accuracy": self.accuracy}
 
 
 @dataclass(frozen=True)
@@ -204,18 +214,18 @@ class AgeReport:
     model: str
     problems: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "files": self.files,
             "measured": self.measured,
             "whole_image": self.whole_image,
-            "unreadable": self.unreadable,
+            "unreadable": list[JSONValue](self.unreadable),
             "mae": self.mae,
             "bands": [b.to_dict() for b in self.bands],
             "minor_auc": self.auc,
             "thresholds": [t.to_dict() for t in self.thresholds],
             "model": self.model,
-            "problems": self.problems,
+            "problems": list[JSONValue](self.problems),
         }
 
 
@@ -231,17 +241,17 @@ class ExplicitReport:
     score: str
     problems: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "files": self.files,
             "measured": self.measured,
             "positives": self.positives,
-            "unreadable": self.unreadable,
+            "unreadable": list[JSONValue](self.unreadable),
             "auc": self.auc,
             "thresholds": [t.to_dict() for t in self.thresholds],
             "model": self.model,
             "score": self.score,
-            "problems": self.problems,
+            "problems": list[JSONValue](self.problems),
         }
 
 

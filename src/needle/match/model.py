@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from needle.jsonvalue import JSONObject
+
 __all__ = ["Match"]
 
 
@@ -27,7 +29,7 @@ class Match:
     labels: tuple[str, ...] = ()
     entry_id: int | None = None
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> JSONObject:
         return {
             "bank": self.bank,
             "signal_type": self.signal_type,
