@@ -335,27 +335,13 @@ def evaluate_age(
     t = np.asarray(truth)
     p = np.asarray(predicted)
     is_minor = [a < MINOR_AGE for a in truth]
-    flagged = np.asarray(minor) >= policy.minor_review
-    bands = []
-    for name, lo, hi in AGE_BANDS:
-        mask = (t >= lo) & (t <= hi)
-        n = int(mask.sum())
-        correct = flagged[mask] == (t[mask] < MINOR_AGE)
-        bands.append(
-            BandStats(
-                name,
-                n,
-                float(np.abs(p[mask] - t[mask]).mean()) if n else None,
-                float(correct.mean()) if n else None,
-            )
-        )
     return AgeReport(
         files=len(rows),
         measured=len(truth),
         whole_image=fallback,
         unreadable=unreadable,
         mae=float(np.abs(p - t).mean()) if len(t) else None,
-        bands=bands,
+        bands=_bands(t, p, np.asarray(minor) >= policy.minor_review),
         auc=roc_auc(minor, is_minor),
         thresholds=[
             Threshold.measure("minor_review", policy.minor_review, minor, is_minor),
@@ -364,6 +350,25 @@ def evaluate_age(
         model=model or ager.model,
         problems=problems,
     )
+
+
+def _bands(truth: np.ndarray, predicted: np.ndarray, flagged: np.ndarray) -> list[BandStats]:
+    """Mean absolute error and minor/adult accuracy per age band; ``flagged``: the faces put
+    on the minor side of the line."""
+    bands = []
+    for name, lo, hi in AGE_BANDS:
+        mask = (truth >= lo) & (truth <= hi)
+        n = int(mask.sum())
+        correct = flagged[mask] == (truth[mask] < MINOR_AGE)
+        bands.append(
+            BandStats(
+                name,
+                n,
+                float(np.abs(predicted[mask] - truth[mask]).mean()) if n else None,
+                float(correct.mean()) if n else None,
+            )
+        )
+    return bands
 
 
 def _whole_image(ager: Classifier, sample: Sample) -> list[Classification]:
