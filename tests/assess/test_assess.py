@@ -18,7 +18,7 @@ from needle.assess import (
     MINOR_POSSIBLE,
     MINOR_REVIEW,
     Assessment,
-    Policy,
+    AssessmentPolicy,
     Priority,
     ScoreRule,
     assess,
@@ -375,7 +375,7 @@ def test_long_quotes_are_cut() -> None:
 
 
 def test_score_rules_for_your_own_classifiers() -> None:
-    policy = Policy(
+    policy = AssessmentPolicy(
         score_rules=(
             ScoreRule("csam", 0.8, HIGH, classifier="acme"),
             ScoreRule("csam", 0.5, MEDIUM),
@@ -396,7 +396,7 @@ def test_a_check_that_did_not_run_is_low_with_its_reason() -> None:
     result = assess(classifications=[failed, aged(CHILD)])
     assert result.priority is LOW
     assert result.reasons[0].text == "nudenet (320n) did not run: MemoryError: "
-    relaxed = Policy(unavailable_priority=NONE)
+    relaxed = AssessmentPolicy(unavailable_priority=NONE)
     assert assess(classifications=[failed], policy=relaxed).priority is NONE
     # an unavailable result's scores are never read
     broken = Classification("x", "y", "1", {"explicit": 0.99}, unavailable="bad answer")
@@ -405,12 +405,17 @@ def test_a_check_that_did_not_run_is_low_with_its_reason() -> None:
 
 def test_policy_changes_the_rules() -> None:
     found = [explicit(0.7), aged(CHILD)]
-    assert assess(classifications=found, policy=Policy(explicit_review=0.8)).priority is MEDIUM
     assert (
-        assess(classifications=[explicit(0.7)], policy=Policy(no_face_priority=HIGH)).priority
+        assess(classifications=found, policy=AssessmentPolicy(explicit_review=0.8)).priority
+        is MEDIUM
+    )
+    assert (
+        assess(
+            classifications=[explicit(0.7)], policy=AssessmentPolicy(no_face_priority=HIGH)
+        ).priority
         is HIGH
     )
-    strict = Policy(guard_block_priority=HIGH)
+    strict = AssessmentPolicy(guard_block_priority=HIGH)
     assert assess(guard=[("filename", BLOCK_MINORS)], policy=strict).priority is HIGH
 
 
@@ -426,7 +431,7 @@ def test_policy_from_a_file(tmp_path: Path) -> None:
     assert policy.source == str(tmp_path / "policy.toml")
     (tmp_path / "flat.toml").write_text("minor_review = 0.6\n\n[classifiers.age]\nmargin = 1\n")
     assert load_policy(tmp_path / "flat.toml").minor_review == 0.6
-    assert load_policy(None) == Policy()
+    assert load_policy(None) == AssessmentPolicy()
     assert json.loads(json.dumps(policy.to_dict()))["score_rules"][0]["priority"] == "critical"
 
 

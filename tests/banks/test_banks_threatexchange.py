@@ -144,3 +144,31 @@ def test_write_refuses_mixed_types_in_one_file(hashes: Any) -> None:
 
     with pytest.raises(BankError, match="holds one signal type"):
         ThreatExchangeFormat().write(entries, io.BytesIO())
+
+
+def test_csv_level_problems_are_reported_like_the_csv_format(hashes: Any) -> None:
+    """Both formats read rows through one CSV reader: a quoted line break keeps the numbers
+    of later rows right, and a malformed row or a line that is not UTF-8 is reported on its
+    own line, the same way in both."""
+    from needle.banks.csvfile import CsvFormat
+
+    te_rows = [
+        f'{hashes.pdq(1)},1,2021,"a\nb"'.encode(),  # 1-2: a quoted line break
+        f'{hashes.pdq(2)},1,2021,"bad"quote'.encode(),  # 3: malformed CSV
+        b"\xff\xfe,1,2021,",  # 4: not UTF-8
+        f"{hashes.pdq(3)},1,2021,".encode(),  # 5
+    ]
+    csv_rows = [
+        f'pdq,{hashes.pdq(1)},"a\nb"'.encode(),
+        f'pdq,{hashes.pdq(2)},"bad"quote'.encode(),
+        b"\xff\xfe,pdq",
+        f"pdq,{hashes.pdq(3)}".encode(),
+    ]
+    te = ThreatExchangeFormat().read(io.BytesIO(b"\n".join(te_rows)), filename="simple.pdq.te")
+    plain = CsvFormat().read(io.BytesIO(b"\n".join(csv_rows)))
+    for result in (te, plain):
+        assert [e.value for e in result.entries] == [hashes.pdq(1), hashes.pdq(3)]
+        assert [(p.line, p.message.split(":")[0]) for p in result.problems] == [
+            (3, "malformed CSV row"),
+            (4, "not UTF-8 text (bad byte at column 1)"),
+        ]

@@ -23,8 +23,9 @@ from classify.helpers import (
 )
 from needle.assess import EXPLICIT_POSSIBLE, EXPLICIT_REVIEW, MINOR_POSSIBLE, Priority, assess
 from needle.classify import Classification, Classifier, Sample, load_classifiers, run_classifiers
+from needle.classify._runtime import LazySession
 from needle.classify.age import MINOR_AGE, AgeClassifier
-from needle.classify.base import Box, LazySession, iou
+from needle.classify.base import Box, iou
 from needle.classify.nudenet import NudeNetClassifier
 from needle.media import decode_image
 

@@ -13,7 +13,7 @@ from PIL import Image, ImageFile
 
 from conftest import image_bytes, synth_image
 from needle.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMedia
-from needle.media import Limits, decode_image, to_rgb
+from needle.media import Limits, decode_full, decode_image, image_size, to_rgb
 from needle.media.image import ORIENTATION_TRANSPOSE, DecodedImage
 from needle.signals.pdq import pdq_hash, pdq_hash_pixels
 
@@ -274,3 +274,40 @@ def test_multi_picture_jpeg_is_drafted_too() -> None:
     decoded = decode_image(data, draft_size=128)
     assert decoded.format == "MPO" and decoded.frames == 2
     assert decoded.scale == 4 and decoded.image.size == (256, 192)
+
+
+# -- full-resolution stored pixels (decode_full) ------------------------------------------------
+
+
+def test_decode_full_keeps_stored_orientation_size_and_alpha() -> None:
+    upright = synth_image(22, (203, 157))
+    data = _stored_with_orientation(upright, 6, "PNG")
+    stored = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    full = decode_full(data)
+    assert full.mode == "RGB" and full.size == (157, 203)  # not turned upright
+    assert np.array_equal(np.asarray(full), stored)
+    rgba = Image.new("RGBA", (40, 30), (10, 200, 30, 77))
+    assert np.array_equal(np.asarray(decode_full(image_bytes(rgba, "PNG"))), np.asarray(rgba))
+    palette = Image.new("P", (8, 8), 3)
+    palette.info["transparency"] = 3
+    assert decode_full(image_bytes(palette, "PNG", transparency=3)).mode == "RGBA"
+    big = synth_image(23, (1600, 1200))
+    jpeg = image_bytes(big, "JPEG")
+    assert decode_full(jpeg).size == (1600, 1200)  # never drafted
+    assert image_size(jpeg) == (1600, 1200)
+    assert image_size(b"not an image") is None
+
+
+def test_decode_full_applies_the_same_limits(bomb: bytes, no_pixel_decoding: None) -> None:
+    with pytest.raises(MediaTooLarge, match="pixels"):
+        decode_full(bomb)
+    data = _one_colour_png(4000, 3000)
+    with pytest.raises(MediaTooLarge, match=r"4000x3000 = 12,000,000 pixels is over the limit"):
+        decode_full(data, limits=Limits(max_pixels=10_000_000))
+    with pytest.raises(MediaTooLarge, match=r"over the limit of 100"):
+        decode_full(data, limits=Limits(max_file_bytes=100))
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n%%EndComments\nshowpage\n"
+    with pytest.raises(UnsupportedMedia, match="Ghostscript"):
+        decode_full(eps)
+    with pytest.raises(CorruptMedia):
+        decode_full(b"")

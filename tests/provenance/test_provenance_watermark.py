@@ -238,3 +238,23 @@ def test_declared_files_skip_the_extra_decode_in_auto_mode() -> None:
     assert forced.watermark is not None and forced.watermark.level == "very_likely"
     assert forced.model == "sd_xl_base_1.0"  # the record names the model; the mark agrees
     assert {e.kind for e in forced.evidence} == {"generator", "watermark"}
+
+
+def test_the_pixels_are_decoded_under_the_callers_limits() -> None:
+    from needle.media import Limits
+
+    data = png_bytes(wm.embed(np.asarray(synth_image(7, (512, 512))), wm.SDXL.bits))
+    always = ProvenanceOptions(watermark="always")
+    default = examine(data, options=always).watermark
+    assert default is not None and default.level == "very_likely"
+    small = examine(data, options=always, limits=Limits(max_pixels=100_000))
+    assert small.watermark is not None and small.watermark.level == "not_attempted"
+    assert small.watermark.reason == "pixels could not be decoded"
+    assert any(
+        "pixels could not be decoded: MediaTooLarge: 512x512 = 262,144 pixels is over the limit"
+        in e
+        for e in small.errors
+    )
+    short = examine(data, options=always, limits=Limits(max_file_bytes=len(data) - 1))
+    assert short.watermark is not None and not short.watermark.attempted
+    assert any("over the limit of" in e for e in short.errors)

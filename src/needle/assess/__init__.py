@@ -1,9 +1,9 @@
 """The assessment: one priority per file and the plain-language reasons for it.
 
 In: what earlier stages found about one file — bank matches, classifications, provenance
-evidence, text-guard results for text attached to the file — and a ``Policy``. Out: an
-``Assessment`` with a ``Priority`` (critical, high, medium, low, none), the reasons, each
-naming its evidence ("explicit 0.91 (nudenet 320n) and apparent age 9 ± 4 (age-v1) on
+evidence, text-guard results for text attached to the file — and an ``AssessmentPolicy``.
+Out: an ``Assessment`` with a ``Priority`` (critical, high, medium, low, none), the reasons,
+each naming its evidence ("explicit 0.91 (nudenet 320n) and apparent age 9 ± 4 (age-v1) on
 face 1"), and a sort key so that humans review the riskiest first.
 
 The rules, in short (docs/assessment.md has them in full, with the defaults):
@@ -22,27 +22,33 @@ material too. It orders files within a priority: files that claim to come from a
 first, then unknown provenance, then AI-generated ones, so likely-real children are looked
 for first.
 
-This package loads no model; it reads results through the small protocols below, so any
-object with those attributes works (results from other packages, or test fakes).
+Modules: ``policy`` (thresholds, ``Priority``, the TOML file), ``protocols`` (what is read
+from other stages), ``rules`` (``assess``), ``assessment`` (``Assessment``, ``Reason``).
+This package loads no model and imports no other stage.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
-
+from needle.assess.assessment import Assessment, Reason
 from needle.assess.policy import (
     DEFAULT_POLICY,
     EXPLICIT_POSSIBLE,
     EXPLICIT_REVIEW,
     MINOR_POSSIBLE,
     MINOR_REVIEW,
-    Policy,
+    AssessmentPolicy,
     Priority,
     ScoreRule,
     load_policy,
 )
+from needle.assess.protocols import (
+    ClassificationLike,
+    FaceLike,
+    GuardResultLike,
+    MatchLike,
+    ProvenanceLike,
+)
+from needle.assess.rules import assess
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -51,11 +57,11 @@ __all__ = [
     "MINOR_POSSIBLE",
     "MINOR_REVIEW",
     "Assessment",
+    "AssessmentPolicy",
     "ClassificationLike",
     "FaceLike",
     "GuardResultLike",
     "MatchLike",
-    "Policy",
     "Priority",
     "ProvenanceLike",
     "Reason",
@@ -63,473 +69,3 @@ __all__ = [
     "assess",
     "load_policy",
 ]
-
-#: match reasons listed one by one; more are summed up in one line
-MAX_MATCH_REASONS = 10
-#: characters of a guard's quote repeated in a reason
-MAX_QUOTE = 80
-
-#: review order within one priority
-ORDER_CAMERA, ORDER_UNKNOWN, ORDER_AI = 0, 1, 2
-
-
-# -- what the assessment reads (duck-typed) ----------------------------------------------------
-
-
-class MatchLike(Protocol):
-    @property
-    def bank(self) -> str: ...
-    @property
-    def signal_type(self) -> str: ...
-    @property
-    def value(self) -> str: ...
-    @property
-    def distance(self) -> int: ...
-    @property
-    def threshold(self) -> int: ...
-    @property
-    def transform(self) -> str | None: ...
-    @property
-    def labels(self) -> tuple[str, ...]: ...
-
-
-class FaceLike(Protocol):
-    @property
-    def age(self) -> float | None: ...
-    @property
-    def age_sd(self) -> float | None: ...
-    @property
-    def minor_likelihood(self) -> float | None: ...
-
-
-class ClassificationLike(Protocol):
-    @property
-    def classifier(self) -> str: ...
-    @property
-    def model(self) -> str: ...
-    @property
-    def version(self) -> str: ...
-    @property
-    def scores(self) -> Mapping[str, float]: ...
-    @property
-    def faces(self) -> Sequence[FaceLike]: ...
-    @property
-    def unavailable(self) -> str | None: ...
-
-
-class EvidenceLike(Protocol):
-    @property
-    def kind(self) -> str: ...
-    @property
-    def detail(self) -> str: ...
-    @property
-    def strength(self) -> Any: ...
-
-
-class ProvenanceLike(Protocol):
-    @property
-    def ai_generated(self) -> str: ...
-    @property
-    def camera_claimed(self) -> bool: ...
-    @property
-    def generator(self) -> str | None: ...
-    @property
-    def model(self) -> str | None: ...
-    @property
-    def evidence(self) -> Sequence[Any]: ...
-    def summary(self) -> str: ...
-
-
-class GuardEvidenceLike(Protocol):
-    @property
-    def quote(self) -> str: ...
-    @property
-    def category(self) -> str: ...
-
-
-class GuardResultLike(Protocol):
-    @property
-    def decision(self) -> str: ...
-    @property
-    def categories(self) -> Sequence[str]: ...
-    @property
-    def score(self) -> float: ...
-    @property
-    def evidence(self) -> Sequence[Any]: ...
-
-
-# -- what it returns ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One finding behind a priority.
-
-    ``kind`` is ``match``, ``visual``, ``score``, ``guard``, ``unavailable`` or
-    ``provenance``; ``priority`` is what this finding alone is worth (provenance reasons are
-    ``none``: they order, never raise); ``evidence`` holds the numbers, thresholds and model
-    names the text was made from.
-    """
-
-    text: str
-    kind: str
-    priority: Priority
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return self.text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "kind": self.kind,
-            "priority": self.priority.label,
-            "evidence": dict(self.evidence),
-        }
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """A file's priority, the reasons for it, and where it goes within its priority.
-
-    ``order`` is 0 for files that claim to come from a camera, 1 for unknown provenance, 2 for
-    AI-generated ones; ``score`` is the strongest visual evidence (explicit x minor likelihood
-    where both exist, else the explicit score). Sort a queue with ``sort_key``.
-    """
-
-    priority: Priority
-    reasons: tuple[Reason, ...] = ()
-    order: int = ORDER_UNKNOWN
-    score: float = 0.0
-    policy: str = "defaults"
-
-    def sort_key(self) -> tuple[int, int, float]:
-        """Ascending sort puts the file to review first first."""
-        return (-int(self.priority), self.order, -self.score)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "priority": self.priority.label,
-            "reasons": [r.to_dict() for r in self.reasons],
-            "order": self.order,
-            "score": round(self.score, 4),
-            "policy": self.policy,
-        }
-
-
-# -- the rules ---------------------------------------------------------------------------------
-
-
-def assess(
-    *,
-    matches: Iterable[MatchLike] = (),
-    classifications: Iterable[ClassificationLike] = (),
-    provenance: ProvenanceLike | None = None,
-    guard: Iterable[tuple[str, GuardResultLike] | GuardResultLike] = (),
-    policy: Policy | None = None,
-) -> Assessment:
-    """Combine one file's findings into its priority and reasons.
-
-    ``guard`` holds text-guard results with where the text came from, as
-    ``(source, result)`` pairs: ``("filename", r)``, ``("embedded prompt", r)``; a bare
-    result is taken as ``("text", result)``.
-    """
-    policy = policy or DEFAULT_POLICY
-    classifications = list(classifications)
-    available = [c for c in classifications if c.unavailable is None]
-    visual = _Visual.of(available, policy)
-
-    reasons: list[Reason] = []
-    reasons += _match_reasons(list(matches))
-    reasons += visual.reasons(policy)
-    reasons += _score_rule_reasons(available, policy)
-    reasons += _guard_reasons(guard, visual, policy)
-    reasons += [
-        Reason(
-            f"{c.classifier} ({c.model}) did not run: {c.unavailable}",
-            "unavailable",
-            policy.unavailable_priority,
-            {"classifier": c.classifier, "model": c.model, "reason": c.unavailable},
-        )
-        for c in classifications
-        if c.unavailable is not None
-    ]
-    priority = max((r.priority for r in reasons), default=Priority.NONE)
-    order, context = _provenance(provenance, priority)
-    reasons += context
-    reasons.sort(key=lambda r: -int(r.priority))  # stable: rule order within a priority
-    return Assessment(priority, tuple(reasons), order, visual.score, policy.source)
-
-
-def _source(c: ClassificationLike) -> str:
-    return c.model if c.classifier in c.model else f"{c.classifier} {c.model}"
-
-
-def _match_reasons(matches: list[MatchLike]) -> list[Reason]:
-    reasons = []
-    for m in matches[:MAX_MATCH_REASONS]:
-        if m.distance == 0 and m.transform in (None, "original"):
-            text = f"known material: {m.signal_type} matches bank {m.bank!r}"
-        else:
-            text = (
-                f"known material: {m.signal_type} distance {m.distance} ≤ {m.threshold} "
-                f"to bank {m.bank!r}"
-            )
-            if m.transform not in (None, "original"):
-                text += f" (as {m.transform})"
-        if m.labels:
-            text += f" [{', '.join(m.labels)}]"
-        evidence = {
-            "bank": m.bank,
-            "signal_type": m.signal_type,
-            "value": m.value,
-            "distance": m.distance,
-            "threshold": m.threshold,
-            "transform": m.transform,
-            "labels": list(m.labels),
-        }
-        reasons.append(Reason(text, "match", Priority.CRITICAL, evidence))
-    if len(matches) > MAX_MATCH_REASONS:
-        more = len(matches) - MAX_MATCH_REASONS
-        banks = sorted({m.bank for m in matches[MAX_MATCH_REASONS:]})
-        reasons.append(
-            Reason(
-                f"known material: {more} more matches (banks {', '.join(banks)})",
-                "match",
-                Priority.CRITICAL,
-                {"more": more, "banks": banks},
-            )
-        )
-    return reasons
-
-
-@dataclass(frozen=True)
-class _Minor:
-    likelihood: float
-    text: str
-    evidence: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class _Visual:
-    """The strongest explicit score and the most likely minor among one file's results."""
-
-    explicit: float | None = None
-    explicit_source: str = ""
-    minor: _Minor | None = None
-    age_ran: bool = False
-
-    @classmethod
-    def of(cls, available: list[ClassificationLike], policy: Policy) -> _Visual:
-        explicit: float | None = None
-        source = ""
-        minor: _Minor | None = None
-        age_ran = False
-        for c in available:
-            for name in policy.explicit_scores:
-                value = c.scores.get(name)
-                if value is not None and (explicit is None or value > explicit):
-                    explicit, source = float(value), _source(c)
-            aged = False
-            for index, face in enumerate(c.faces, start=1):
-                if face.minor_likelihood is None:
-                    continue
-                aged = True
-                if minor is None or face.minor_likelihood > minor.likelihood:
-                    minor = _face_minor(c, face, index)
-            if any(name in c.scores for name in policy.minor_scores):
-                age_ran = True
-                if not aged:  # a classifier with a minor score but no per-face detail
-                    for name in policy.minor_scores:
-                        value = c.scores.get(name)
-                        faces = c.scores.get("faces")
-                        if value is None or faces == 0:
-                            continue
-                        if minor is None or value > minor.likelihood:
-                            minor = _Minor(
-                                float(value),
-                                f"minor likelihood {value:.2f} ({_source(c)})",
-                                {"minor_likelihood": float(value), "minor_source": _source(c)},
-                            )
-        return cls(explicit, source, minor, age_ran)
-
-    @property
-    def score(self) -> float:
-        if self.explicit is None:
-            return 0.0
-        if self.minor is None:
-            return self.explicit
-        return self.explicit * self.minor.likelihood
-
-    def reasons(self, policy: Policy) -> list[Reason]:
-        e, minor = self.explicit, self.minor
-        if e is None or e < policy.explicit_possible:
-            return []
-        evidence: dict[str, Any] = {
-            "explicit": round(e, 4),
-            "explicit_review": policy.explicit_review,
-            "explicit_possible": policy.explicit_possible,
-            "explicit_source": self.explicit_source,
-            "minor_review": policy.minor_review,
-            "minor_possible": policy.minor_possible,
-        }
-        if minor is not None:
-            evidence.update(minor.evidence)
-        if e >= policy.explicit_review:
-            said = f"explicit {e:.2f} ({self.explicit_source})"
-            if minor is None:
-                why = "no face could be aged" if self.age_ran else "no apparent-age model ran"
-                return [
-                    Reason(
-                        f"{said} and {why}: a minor cannot be ruled out",
-                        "visual",
-                        policy.no_face_priority,
-                        evidence,
-                    )
-                ]
-            if minor.likelihood >= policy.minor_review:
-                return [Reason(f"{said} and {minor.text}", "visual", Priority.HIGH, evidence)]
-            if minor.likelihood >= policy.minor_possible:
-                return [
-                    Reason(
-                        f"{said}; {minor.text} may be a minor "
-                        f"(minor likelihood {minor.likelihood:.2f})",
-                        "visual",
-                        Priority.MEDIUM,
-                        evidence,
-                    )
-                ]
-            return [
-                Reason(
-                    f"{said}; every face looks adult (youngest: {minor.text})",
-                    "visual",
-                    Priority.LOW,
-                    evidence,
-                )
-            ]
-        said = f"possibly explicit {e:.2f} ({self.explicit_source})"
-        if minor is not None and minor.likelihood >= policy.minor_review:
-            return [Reason(f"{said} and {minor.text}", "visual", Priority.MEDIUM, evidence)]
-        return [Reason(said, "visual", Priority.LOW, evidence)]
-
-
-def _face_minor(c: ClassificationLike, face: FaceLike, index: int) -> _Minor:
-    likelihood = float(face.minor_likelihood or 0.0)
-    if face.age is not None:
-        spread = f" ± {face.age_sd:.0f}" if face.age_sd is not None else ""
-        text = f"apparent age {face.age:.0f}{spread} ({_source(c)}) on face {index}"
-    else:
-        text = f"minor likelihood {likelihood:.2f} ({_source(c)}) on face {index}"
-    evidence = {
-        "minor_likelihood": round(likelihood, 4),
-        "age": None if face.age is None else round(face.age, 1),
-        "age_sd": None if face.age_sd is None else round(face.age_sd, 1),
-        "face": index,
-        "minor_source": _source(c),
-    }
-    return _Minor(likelihood, text, evidence)
-
-
-def _score_rule_reasons(available: list[ClassificationLike], policy: Policy) -> list[Reason]:
-    reasons = []
-    for rule in policy.score_rules:
-        for c in available:
-            if rule.classifier is not None and c.classifier != rule.classifier:
-                continue
-            value = c.scores.get(rule.score)
-            if value is None or value < rule.threshold:
-                continue
-            reasons.append(
-                Reason(
-                    f"{rule.score} {value:.2f} ({_source(c)}) ≥ {rule.threshold:.2f}",
-                    "score",
-                    rule.priority,
-                    {
-                        "score": rule.score,
-                        "value": round(float(value), 4),
-                        "threshold": rule.threshold,
-                        "classifier": c.classifier,
-                        "model": c.model,
-                        "version": c.version,
-                    },
-                )
-            )
-    return reasons
-
-
-def _guard_reasons(
-    guard: Iterable[tuple[str, GuardResultLike] | GuardResultLike],
-    visual: _Visual,
-    policy: Policy,
-) -> list[Reason]:
-    reasons = []
-    for item in guard:
-        source, result = item if isinstance(item, tuple) else ("text", item)
-        decision = str(result.decision)
-        if decision not in ("block", "review"):
-            continue
-        categories = [str(c) for c in result.categories]
-        minors = "sexual_minors" in categories or {"sexual", "minor"} <= set(categories)
-        quotes = [str(getattr(e, "quote", "")) for e in result.evidence]
-        quote = next((q for q in quotes if q), "")
-        if len(quote) > MAX_QUOTE:
-            quote = quote[: MAX_QUOTE - 1] + "…"
-        evidence = {
-            "source": source,
-            "decision": decision,
-            "categories": categories,
-            "score": round(float(result.score), 4),
-            "quote": quote,
-        }
-        said = f"“{quote}”" if quote else f"score {float(result.score):.2f}"
-        if decision == "block" and minors:
-            corroborated = []
-            if visual.explicit is not None and visual.explicit >= policy.explicit_possible:
-                corroborated.append(f"explicit {visual.explicit:.2f} ({visual.explicit_source})")
-            if visual.minor is not None and visual.minor.likelihood >= policy.minor_review:
-                corroborated.append(visual.minor.text)
-            text = f"{source}: text guard blocks it as sexual content involving minors ({said})"
-            if corroborated:
-                text += "; the image agrees: " + " and ".join(corroborated)
-                priority = policy.guard_corroborated_priority
-            else:
-                priority = policy.guard_block_priority
-            reasons.append(Reason(text, "guard", priority, evidence))
-            continue
-        verb = "blocks" if decision == "block" else "flags for review"
-        kinds = ", ".join(categories) or "unspecified"
-        reasons.append(
-            Reason(
-                f"{source}: text guard {verb} it ({kinds}; {said})",
-                "guard",
-                policy.guard_review_priority,
-                evidence,
-            )
-        )
-    return reasons
-
-
-def _provenance(provenance: ProvenanceLike | None, priority: Priority) -> tuple[int, list[Reason]]:
-    if provenance is None:
-        return ORDER_UNKNOWN, []
-    summary = provenance.summary()
-    evidence = {
-        "ai_generated": provenance.ai_generated,
-        "camera_claimed": bool(provenance.camera_claimed),
-        "generator": provenance.generator,
-        "model": provenance.model,
-    }
-    if provenance.ai_generated in ("claimed", "likely"):
-        text = f"AI-generated ({provenance.ai_generated}): {summary}"
-        if priority >= Priority.MEDIUM:
-            text += (
-                f"; stays {priority.label}: sexualised images of minors are illegal material "
-                "whether generated or not; reviewed after likely-real files of this priority"
-            )
-        return ORDER_AI, [Reason(text, "provenance", Priority.NONE, evidence)]
-    if provenance.camera_claimed:
-        text = f"claims to come from a camera: {summary}"
-        if priority >= Priority.MEDIUM:
-            text += "; reviewed before other files of this priority (may show a real child)"
-        return ORDER_CAMERA, [Reason(text, "provenance", Priority.NONE, evidence)]
-    return ORDER_UNKNOWN, []

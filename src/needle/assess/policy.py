@@ -1,7 +1,8 @@
 """The assessment policy: thresholds and which finding raises a file to which priority.
 
-In: nothing (the documented defaults) or a TOML file. Out: a frozen ``Policy``. The rules
-that use it are in ``needle.assess`` and explained, default by default, in docs/assessment.md.
+In: nothing (the documented defaults) or a TOML file. Out: a frozen ``AssessmentPolicy``. The
+rules that use it are in ``needle.assess`` and explained, default by default, in
+docs/assessment.md.
 
 A policy file holds a ``[policy]`` table (keys may also sit at the top level of a file of
 their own)::
@@ -25,13 +26,14 @@ them. Measure the models on your own labelled data with ``needle eval explicit``
 from __future__ import annotations
 
 import enum
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from needle.config import read_toml, table
 from needle.errors import ConfigError
+from needle.jsonvalue import JSONObject
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -39,7 +41,7 @@ __all__ = [
     "EXPLICIT_REVIEW",
     "MINOR_POSSIBLE",
     "MINOR_REVIEW",
-    "Policy",
+    "AssessmentPolicy",
     "Priority",
     "ScoreRule",
     "load_policy",
@@ -123,9 +125,17 @@ class ScoreRule:
         _check_unit("score_rules threshold", rule.threshold)
         return rule
 
+    def to_dict(self) -> JSONObject:
+        return {
+            "score": self.score,
+            "threshold": self.threshold,
+            "priority": self.priority.label,
+            "classifier": self.classifier,
+        }
+
 
 @dataclass(frozen=True)
-class Policy:
+class AssessmentPolicy:
     """Thresholds and the priority each kind of finding raises a file to.
 
     ``*_priority`` fields are what a finding of that kind is worth on its own; the visual
@@ -163,22 +173,19 @@ class Policy:
             raise ConfigError("minor_possible must not be above minor_review")
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], source: str = "mapping") -> Policy:
-        if "policy" in data:
-            table = data["policy"]
-        else:  # a file of its own: keys at the top; a shared file's other tables are not ours
-            table = {k: v for k, v in data.items() if k != "classifiers"}
-        if not isinstance(table, Mapping):
-            raise ConfigError("[policy] must be a table")
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "mapping") -> AssessmentPolicy:
+        found: Mapping[str, Any] = table(dict(data), "policy", "assessment policy")
+        if "policy" not in data:  # a file of its own: a shared file's other tables are not ours
+            found = {k: v for k, v in found.items() if k != "classifiers"}
         names = {f.name for f in fields(cls)} - {"source"}
-        unknown = set(table) - names
+        unknown = set(found) - names
         if unknown:
             raise ConfigError(
                 f"unknown policy key(s) {', '.join(sorted(unknown))}; known: "
                 f"{', '.join(sorted(names))}"
             )
         values: dict[str, Any] = {}
-        for key, value in table.items():
+        for key, value in found.items():
             if key.endswith("_priority"):
                 values[key] = Priority.parse(value)
             elif key == "score_rules":
@@ -198,40 +205,27 @@ class Policy:
                     raise ConfigError(f"policy {key} must be a number, got {value!r}") from None
         return replace(cls(), source=source, **values)
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def to_dict(self) -> JSONObject:
+        out: JSONObject = {}
         for f in fields(self):
-            value = getattr(self, f.name)
+            value: object = getattr(self, f.name)
             if isinstance(value, Priority):
-                value = value.label
+                out[f.name] = value.label
             elif f.name == "score_rules":
-                value = [
-                    {
-                        "score": r.score,
-                        "threshold": r.threshold,
-                        "priority": r.priority.label,
-                        "classifier": r.classifier,
-                    }
-                    for r in value
-                ]
+                out[f.name] = [rule.to_dict() for rule in self.score_rules]
             elif isinstance(value, tuple):
-                value = list(value)
-            out[f.name] = value
+                out[f.name] = list(value)
+            elif isinstance(value, str | int | float):
+                out[f.name] = value
         return out
 
 
-DEFAULT_POLICY = Policy()
+DEFAULT_POLICY = AssessmentPolicy()
 
 
-def load_policy(path: str | Path | None) -> Policy:
+def load_policy(path: str | Path | None) -> AssessmentPolicy:
     """The policy in a TOML file (its ``[policy]`` table, or its top level); None: defaults."""
     if path is None:
         return DEFAULT_POLICY
-    file = Path(path)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read policy file {file}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file} is not valid TOML: {exc}") from None
-    return Policy.from_mapping(data, source=str(file))
+    data = read_toml(path, "assessment policy")
+    return AssessmentPolicy.from_mapping(data, source=str(Path(path)))

@@ -1,4 +1,5 @@
-"""Helpers every bank format shares: signal-type names, value validation, de-duplication.
+"""Helpers every bank format shares: signal-type names, value validation, de-duplication,
+line-numbered reading of text and CSV.
 
 In: raw type names and hash strings as a file spells them, one record at a time.
 Out: ``BankEntry`` values normalised by their signal type, collected once each into an
@@ -7,6 +8,7 @@ Out: ``BankEntry`` values normalised by their signal type, collected once each i
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO
 
@@ -17,6 +19,7 @@ from needle.signals import infer_type, registry
 __all__ = [
     "TYPE_ALIASES",
     "Collector",
+    "csv_rows",
     "decoded_lines",
     "make_entry",
     "resolve_type",
@@ -117,3 +120,30 @@ def decoded_lines(
             collector.problem(number, f"not UTF-8 text (bad byte at column {exc.start + 1})")
             text = "\n" if raw.endswith(b"\n") else ""
         yield number, text if keep_ends else text.rstrip("\r\n")
+
+
+def csv_rows(stream: IO[bytes], collector: Collector) -> Iterator[tuple[int, list[str]]]:
+    """(line number the row starts on, cells) for every CSV row of ``stream``.
+
+    Quoted fields may hold commas and line breaks (RFC 4180), so a row can span lines; its
+    number is the line it starts on. A malformed row and a line that is not UTF-8 are
+    reported to ``collector`` with their line numbers and skipped; reading goes on.
+    """
+    line_numbers: list[int] = []
+
+    def lines() -> Iterator[str]:
+        for number, text in decoded_lines(stream, collector, keep_ends=True):
+            line_numbers.append(number)
+            yield text
+
+    reader = csv.reader(lines(), strict=True)
+    while True:
+        start = len(line_numbers) + 1  # the row begins on the line after the last one read
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            collector.problem(start, f"malformed CSV row: {exc}")
+            continue
+        yield start, row

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import IO, ClassVar
 
-from needle.banks._common import TYPE_ALIASES, Collector, decoded_lines, make_entry, shorten
+from needle.banks._common import TYPE_ALIASES, Collector, csv_rows, make_entry, shorten
 from needle.banks.model import BankEntry, ImportResult
 from needle.errors import SignalFormatError
 from needle.signals import registry
@@ -51,24 +51,8 @@ class CsvFormat:
         self, stream: IO[bytes], *, signal_type: str | None = None, filename: str = ""
     ) -> ImportResult:
         collector = Collector(self.name)
-        line_numbers: list[int] = []
-
-        def lines() -> Iterator[str]:
-            for number, text in decoded_lines(stream, collector, keep_ends=True):
-                line_numbers.append(number)
-                yield text
-
-        reader = csv.reader(lines(), strict=True)
         first_row = True
-        while True:
-            start = len(line_numbers) + 1  # the row begins on the line after the last one read
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                collector.problem(start, f"malformed CSV row: {exc}")
-                continue
+        for start, row in csv_rows(stream, collector):
             cells = [cell.strip() for cell in row]
             if not any(cells) or cells[0].startswith("#"):
                 continue

@@ -32,11 +32,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import PurePath
 from typing import IO, ClassVar
 
-from needle.banks._common import Collector, decoded_lines, make_entry, resolve_type, shorten
+from needle.banks._common import Collector, csv_rows, make_entry, resolve_type, shorten
 from needle.banks.model import BankEntry, ImportResult
 from needle.errors import BankError, BankFormatError, SignalFormatError
 
@@ -95,23 +95,7 @@ class ThreatExchangeFormat:
                 "or give the type (signal_type='pdq')"
             )
         collector = Collector(self.name)
-        line_numbers: list[int] = []
-
-        def lines() -> Iterator[str]:
-            for number, text in decoded_lines(stream, collector, keep_ends=True):
-                line_numbers.append(number)
-                yield text
-
-        reader = csv.reader(lines(), strict=True)
-        while True:
-            start = len(line_numbers) + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                collector.problem(start, f"malformed CSV row: {exc}")
-                continue
+        for start, row in csv_rows(stream, collector):
             if not any(cell.strip() for cell in row):
                 continue
             try:

@@ -1,7 +1,9 @@
 """ONNX Runtime sessions with needle's thread settings, and finding bundled model files.
 
 In: a model path (or bytes) and a thread count. Out: an ``onnxruntime.InferenceSession`` on
-the CPU. Sessions are opened from local files only; nothing is ever fetched.
+the CPU. Sessions are opened from local files only; nothing is ever fetched. ``LazySession``
+is the mixin with which a classifier opens its session on first use and drops it when
+pickled. onnxruntime is untyped, so its sessions are ``Any`` here, and only here.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 import importlib.util
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from needle._optional import import_optional
 from needle.errors import ConfigError, OptionalDependencyError
 
-__all__ = ["DEFAULT_THREADS", "onnx_session", "package_file", "package_version"]
+__all__ = ["DEFAULT_THREADS", "LazySession", "onnx_session", "package_file", "package_version"]
 
 #: onnxruntime threads per session; a scan runs one session per worker process, so one
 #: thread each keeps N workers on N cores instead of N x cores threads fighting
@@ -71,3 +73,32 @@ def package_version(distribution: str) -> str:
         return version(distribution)
     except PackageNotFoundError:
         return "unknown"
+
+
+class LazySession:
+    """Mixin: a model session opened on first use and dropped when pickled.
+
+    Subclasses implement ``_open()``; ``session`` returns the open one. The session never
+    travels to a worker process: each process opens its own, with its own thread settings.
+    """
+
+    _state_drop: ClassVar[tuple[str, ...]] = ("_session",)
+    _session: Any = None
+
+    def _open(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            self._session = self._open()
+        return self._session
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for key in self._state_drop:
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)

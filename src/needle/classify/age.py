@@ -30,13 +30,18 @@ from typing import Any
 import numpy as np
 
 from needle._optional import import_optional
-from needle.classify._runtime import DEFAULT_THREADS, onnx_session, package_file, package_version
+from needle.classify._runtime import (
+    DEFAULT_THREADS,
+    LazySession,
+    onnx_session,
+    package_file,
+    package_version,
+)
 from needle.classify.base import (
     WORKING_SIZE,
     Box,
     Classification,
     Face,
-    LazySession,
     Sample,
     iou,
 )

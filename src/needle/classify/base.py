@@ -14,8 +14,9 @@ JPEGs at a reduced "draft" size). ``Box.to_pixels(width, height)`` turns one int
 
 Plugins: a ``ClassifierPlugin`` is a small, cheap object registered by name (built-ins and the
 ``needle.classifiers`` entry-point group); ``plugin.build(options)`` makes the ``Classifier``,
-which loads its model lazily on first use, so classifiers pickle to worker processes without
-their model sessions and each process opens its own.
+which loads its model lazily on first use (``needle.classify._runtime.LazySession``), so
+classifiers pickle to worker processes without their model sessions and each process opens
+its own.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from PIL import Image
 
+from needle.jsonvalue import JSONObject, JSONValue
 from needle.media.image import DecodedImage
 
 __all__ = [
@@ -96,8 +98,12 @@ class Region:
     score: float
     box: Box
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "score": round(self.score, 4), "box": self.box.rounded()}
+    def to_dict(self) -> JSONObject:
+        return {
+            "label": self.label,
+            "score": round(self.score, 4),
+            "box": list[JSONValue](self.box.rounded()),
+        }
 
 
 @dataclass(frozen=True)
@@ -118,12 +124,12 @@ class Face:
     age_confidence: float | None = None
     minor_likelihood: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         def r(v: float | None, digits: int) -> float | None:
             return None if v is None else round(v, digits)
 
         return {
-            "box": self.box.rounded(),
+            "box": list[JSONValue](self.box.rounded()),
             "detector": self.detector,
             "detection_score": r(self.detection_score, 4),
             "age": r(self.age, 1),
@@ -172,7 +178,7 @@ class Classification:
     def failed(cls, classifier: Classifier, reason: str) -> Classification:
         return cls(classifier.name, classifier.model, classifier.version, unavailable=reason)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "classifier": self.classifier,
             "model": self.model,
@@ -257,34 +263,9 @@ class ClassifierPlugin(Protocol):
     default: bool
 
     def build(
-        self, options: Mapping[str, Any], *, name: str | None = None, base_dir: Path | None = None
+        self,
+        options: Mapping[str, object],
+        *,
+        name: str | None = None,
+        base_dir: Path | None = None,
     ) -> Classifier: ...
-
-
-class LazySession:
-    """Mixin: a model session opened on first use and dropped when pickled.
-
-    Subclasses implement ``_open()``; ``session`` returns the open one. The session never
-    travels to a worker process: each process opens its own, with its own thread settings.
-    """
-
-    _state_drop: ClassVar[tuple[str, ...]] = ("_session",)
-    _session: Any = None
-
-    def _open(self) -> Any:
-        raise NotImplementedError
-
-    @property
-    def session(self) -> Any:
-        if self._session is None:
-            self._session = self._open()
-        return self._session
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        for key in self._state_drop:
-            state.pop(key, None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)

@@ -28,8 +28,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from needle.classify._runtime import DEFAULT_THREADS, onnx_session, package_file, package_version
-from needle.classify.base import Box, Classification, Face, LazySession, Region, Sample
+from needle.classify._runtime import (
+    DEFAULT_THREADS,
+    LazySession,
+    onnx_session,
+    package_file,
+    package_version,
+)
+from needle.classify.base import Box, Classification, Face, Region, Sample
 from needle.errors import ConfigError
 
 __all__ = [

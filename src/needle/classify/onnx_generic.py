@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +36,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from needle.classify._runtime import DEFAULT_THREADS, onnx_session
-from needle.classify.base import Classification, LazySession, Sample
+from needle.classify._runtime import DEFAULT_THREADS, LazySession, onnx_session
+from needle.classify.base import Classification, Sample
+from needle.config import read_toml
 from needle.errors import ConfigError
 
 __all__ = ["OnnxClassifier", "OnnxConfig", "OnnxPlugin", "load_onnx_config"]
@@ -140,14 +140,7 @@ def _triple(value: Any, name: str) -> tuple[float, float, float]:
 def load_onnx_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> OnnxConfig:
     """Read an ONNX classifier config file; ``overrides`` win over the file's keys."""
     file = Path(path)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read onnx classifier config {file}: {exc.strerror or exc}"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file} is not valid TOML: {exc}") from None
+    data = read_toml(file, "onnx classifier config")
     merged = {**data, **(overrides or {})}
     merged.pop("config", None)
     return OnnxConfig.from_mapping(merged, file.resolve().parent)

@@ -17,14 +17,14 @@ from rich.table import Table
 
 from needle.assess import load_policy
 from needle.classify import load_classifiers
-from needle.classify.evaluation import (
+from needle.cli._common import console, err_console
+from needle.eval.models import (
     AgeReport,
     ExplicitReport,
     Threshold,
     evaluate_age,
     evaluate_explicit,
 )
-from needle.cli._common import console, err_console
 
 __all__ = ["age", "explicit"]
 

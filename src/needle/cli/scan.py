@@ -16,7 +16,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
-from needle.assess import Policy, load_policy
+from needle.assess import AssessmentPolicy, load_policy
 from needle.banks.model import Bank
 from needle.cli._common import DB_OPTION, console, err_console, open_store
 from needle.errors import ConfigError
@@ -140,7 +140,7 @@ def _run(
     store: Store,
     banks: list[Bank],
     options: ScanOptions,
-    policy: Policy | None,
+    policy: AssessmentPolicy | None,
     workers: int,
     new: bool,
     quiet: bool,

@@ -5,7 +5,7 @@ Knows nothing about hashes or verdicts.
 
 from __future__ import annotations
 
-from needle.media.image import DecodedImage, decode_image, to_rgb
+from needle.media.image import DecodedImage, decode_full, decode_image, image_size, to_rgb
 from needle.media.limits import DEFAULT_LIMITS, Limits
 from needle.media.source import ARCHIVE_SEPARATOR, Item, walk
 
@@ -15,7 +15,9 @@ __all__ = [
     "DecodedImage",
     "Item",
     "Limits",
+    "decode_full",
     "decode_image",
+    "image_size",
     "to_rgb",
     "walk",
 ]

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +36,15 @@ from PIL.JpegImagePlugin import JpegImageFile
 from needle.errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
 from needle.media.limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["ORIENTATION_TRANSPOSE", "Axis", "DecodedImage", "decode_image", "to_rgb"]
+__all__ = [
+    "ORIENTATION_TRANSPOSE",
+    "Axis",
+    "DecodedImage",
+    "decode_full",
+    "decode_image",
+    "image_size",
+    "to_rgb",
+]
 
 #: EXIF Orientation value -> the transpose that shows the picture upright (EXIF 2.32, tag 0x0112)
 ORIENTATION_TRANSPOSE: dict[int, Image.Transpose] = {
@@ -172,45 +182,16 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) and value in _AXES else 1
 
 
-def decode_image(
-    data: bytes,
-    *,
-    limits: Limits = DEFAULT_LIMITS,
-    draft_size: int | None = None,
-) -> DecodedImage:
-    """Decode ``data``; raise a ``MediaError`` subclass saying why when it cannot be done.
-
-    ``draft_size``: the caller needs no more than this many pixels on the short side, so the
-    image may be decoded or reduced to between ``draft_size`` and about twice that (JPEGs
-    much faster, see the module docstring). ``None`` decodes at full resolution.
-    """
+@contextmanager
+def _decoding() -> Iterator[None]:
+    """Pillow's warnings silenced and its many exceptions turned into ``MediaError``s."""
     try:
         with warnings.catch_warnings():
             # Pillow warns about damaged EXIF, odd MPO files and its own bomb level (our limit
-            # above decides that one); per-file noise from worker processes, never a reason
+            # in _open decides that one); per-file noise from worker processes, never a reason
             # to fail: what cannot be decoded raises below and is recorded
             warnings.simplefilter("ignore")
-            image = _open(data, limits)
-            fmt = image.format or "unknown"
-            width, height = image.size
-            frames = int(getattr(image, "n_frames", 1) or 1)
-            if frames > 1:
-                image.seek(0)
-            scale = 1
-            if draft_size and isinstance(image, JpegImageFile):
-                drafted = image.draft("RGB", (draft_size, draft_size))
-                if drafted is not None:
-                    scale = round(width / drafted[1][2])
-            image.load()
-            orientation = _orientation(image)
-            rgb = to_rgb(image)
-            if draft_size:
-                factor = min(rgb.size) // draft_size
-                if factor >= 2:
-                    rgb = rgb.reduce(factor)
-                    scale *= factor
-            if orientation != 1:
-                rgb = rgb.transpose(ORIENTATION_TRANSPOSE[orientation])
+            yield
     except (MediaTooLarge, UnsupportedMedia, CorruptMedia):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -223,4 +204,75 @@ def decode_image(
         raise CorruptMedia(f"cannot decode image, the file looks damaged: {exc}") from None
     except MemoryError:
         raise MediaTooLarge("not enough memory to decode this image") from None
+
+
+def decode_image(
+    data: bytes,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    draft_size: int | None = None,
+) -> DecodedImage:
+    """Decode ``data``; raise a ``MediaError`` subclass saying why when it cannot be done.
+
+    ``draft_size``: the caller needs no more than this many pixels on the short side, so the
+    image may be decoded or reduced to between ``draft_size`` and about twice that (JPEGs
+    much faster, see the module docstring). ``None`` decodes at full resolution.
+    """
+    with _decoding():
+        image = _open(data, limits)
+        fmt = image.format or "unknown"
+        width, height = image.size
+        frames = int(getattr(image, "n_frames", 1) or 1)
+        if frames > 1:
+            image.seek(0)
+        scale = 1
+        if draft_size and isinstance(image, JpegImageFile):
+            drafted = image.draft("RGB", (draft_size, draft_size))
+            if drafted is not None:
+                scale = round(width / drafted[1][2])
+        image.load()
+        orientation = _orientation(image)
+        rgb = to_rgb(image)
+        if draft_size:
+            factor = min(rgb.size) // draft_size
+            if factor >= 2:
+                rgb = rgb.reduce(factor)
+                scale *= factor
+        if orientation != 1:
+            rgb = rgb.transpose(ORIENTATION_TRANSPOSE[orientation])
     return DecodedImage(rgb, fmt, width, height, frames, scale, orientation)
+
+
+def decode_full(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Image.Image:
+    """The first frame's pixels exactly as stored: full resolution, no EXIF rotation, alpha kept.
+
+    For readers of the stored pixels themselves (invisible watermarks, bits hidden in the
+    alpha or low bits), which ``decode_image`` would disturb by reducing, rotating or dropping
+    alpha. RGBA when the file has alpha (an alpha band or a transparent palette entry), else
+    RGB as ``to_rgb`` makes it. The same limits as ``decode_image``, and the file size limit
+    that reading a file applies (for bytes that came from elsewhere); raises a ``MediaError``
+    subclass saying why when the pixels cannot be had.
+    """
+    if len(data) > limits.max_file_bytes:
+        raise MediaTooLarge(
+            f"file is {len(data):,} bytes, over the limit of {limits.max_file_bytes:,}"
+        )
+    with _decoding():
+        image = _open(data, limits)
+        image.seek(0)
+        image.load()
+        alpha = image.mode in ("RGBA", "LA", "PA") or (
+            image.mode == "P" and "transparency" in image.info
+        )
+        return image.convert("RGBA") if alpha else to_rgb(image)
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the file's header, no pixel decoded; None when unreadable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+    except Exception:  # a damaged or bomb-sized header; a decode would say why
+        return None

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
 from types import FrameType
 
-from needle.assess import Policy, assess
+from needle.assess import AssessmentPolicy, assess
 from needle.banks.model import Bank
 from needle.jsonvalue import JSONObject
 from needle.match import Matcher
@@ -74,7 +74,7 @@ class ScanResult:
 
 
 def assess_record(
-    record: FileRecord, matches: Sequence[Match], policy: Policy | None = None
+    record: FileRecord, matches: Sequence[Match], policy: AssessmentPolicy | None = None
 ) -> ScanRecord:
     """The parent's share of one file: its matches and its assessment, ready to store."""
     assessment = assess(
@@ -180,7 +180,7 @@ def run_scan(
     new: bool = False,
     progress: Callable[[ScanProgress], None] | None = None,
     mp_context: BaseContext | None = None,
-    policy: Policy | None = None,
+    policy: AssessmentPolicy | None = None,
 ) -> ScanResult:
     """Scan ``paths`` into ``store``, resuming an unfinished scan of the same paths.
 

@@ -217,7 +217,7 @@ def _provenance(
     try:
         from needle.provenance import examine
 
-        return examine(data, filename=path, image=image)
+        return examine(data, filename=path, image=image, limits=options.limits)
     except Exception as exc:  # a provenance bug must not cost the file its other results
         stage_errors["provenance"] = f"{type(exc).__name__}: {exc}"
         return None

@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as _field
-from typing import Any
 
+from needle.jsonvalue import JSONObject
 from needle.provenance.watermark import WatermarkCheck
 
 __all__ = [
@@ -60,7 +60,7 @@ class ProvenanceEvidence:
     indicates: str = "ai"
     field: str = ""
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> JSONObject:
         return {
             "kind": self.kind,
             "detail": self.detail,
@@ -114,7 +114,7 @@ class C2paAction:
     software_agent: str | None
     ingredient_path: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "manifest": self.manifest,
             "action": self.action,
@@ -147,7 +147,7 @@ class C2paInfo:
     remote_url: str | None = None
     error: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "state": self.state,
             "validation_state": self.validation_state,
@@ -191,8 +191,8 @@ class ProvenanceResult:
     def has_prompt(self) -> bool:
         return bool(self.prompt or self.negative_prompt)
 
-    def to_dict(self, include_prompt: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def to_dict(self, include_prompt: bool = False) -> JSONObject:
+        data: JSONObject = {
             "ai_generated": self.ai_generated,
             "camera_claimed": self.camera_claimed,
             "generator": self.generator,

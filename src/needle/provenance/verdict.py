@@ -172,15 +172,39 @@ def _camera_hint(exif: ExifText, named: set[str]) -> ProvenanceEvidence | None:
 
 def assemble(found: Findings) -> ProvenanceResult:
     """The verdict, its evidence and a one-line headline."""
+    evidence, camera_claimed, c2pa_agent = _evidence(found)
+    verdict = _verdict(evidence)
+    records = [g for g in found.generators if g.kind != "software"]
+    chosen = next((g for g in records if g.prompt or g.model), records[0] if records else None)
+    generator, model = _names(found, chosen, c2pa_agent)
+    return ProvenanceResult(
+        ai_generated=verdict,
+        camera_claimed=camera_claimed,
+        generator=generator,
+        model=model,
+        prompt=chosen.prompt if chosen is not None else None,
+        negative_prompt=chosen.negative_prompt if chosen is not None else None,
+        evidence=tuple(evidence),
+        c2pa=found.c2pa,
+        remote_manifest_url=found.c2pa.remote_url if found.c2pa is not None else None,
+        watermark=found.watermark,
+        settings=dict(chosen.settings) if chosen is not None else {},
+        format=found.format,
+        errors=tuple(found.errors),
+        headline=_headline(verdict, camera_claimed, evidence, chosen, found, c2pa_agent),
+    )
+
+
+def _evidence(found: Findings) -> tuple[list[ProvenanceEvidence], bool, str | None]:
+    """Every evidence item in report order, whether a capture claim stands, and the C2PA AI
+    claim's generator."""
     evidence: list[ProvenanceEvidence] = []
     camera_claimed = False
     c2pa_agent: str | None = None
-    remote_url: str | None = None
     if found.c2pa is not None:
         items, camera, c2pa_agent = _c2pa_evidence(found.c2pa)
         evidence += items
         camera_claimed |= camera
-        remote_url = found.c2pa.remote_url
     if found.jumbf_missing_reference:
         evidence.append(
             ProvenanceEvidence(
@@ -196,11 +220,10 @@ def assemble(found: Findings) -> ProvenanceResult:
         items, camera = _xmp_evidence(found.xmp)
         evidence += items
         camera_claimed |= camera
-    records = [g for g in found.generators if g.kind != "software"]
-    names = {g.generator.lower() for g in records}
+    names = {g.generator.lower() for g in found.generators if g.kind != "software"}
     for finding in found.generators:
         if finding.kind == "software" and finding.generator.lower() in names:
-            continue
+            continue  # the generator's own record says more
         evidence.append(
             ProvenanceEvidence(
                 finding.kind,
@@ -214,58 +237,53 @@ def assemble(found: Findings) -> ProvenanceResult:
         hint = _camera_hint(found.exif, {g.generator for g in found.generators})
         if hint:
             evidence.append(hint)
-    mark = found.watermark
-    if mark is not None and mark.best is not None and mark.level in _WATERMARK_STRENGTH:
-        best = mark.best
-        order = ", read in RGB channel order" if best.channel_order == "rgb" else ""
-        evidence.append(
-            ProvenanceEvidence(
-                "watermark",
-                f"invisible dwtDct watermark of {best.model} ({best.message}): "
-                f"{best.bits_matched}/{best.bits_total} bits match "
-                f"({mark.level.replace('_', ' ')}){order}",
-                _WATERMARK_STRENGTH[mark.level],
-                "ai",
-                "pixels",
-            )
-        )
+    mark = _watermark_evidence(found.watermark)
+    if mark is not None:
+        evidence.append(mark)
+    return evidence, camera_claimed, c2pa_agent
+
+
+def _watermark_evidence(mark: WatermarkCheck | None) -> ProvenanceEvidence | None:
+    if mark is None or mark.best is None or mark.level not in _WATERMARK_STRENGTH:
+        return None
+    best = mark.best
+    order = ", read in RGB channel order" if best.channel_order == "rgb" else ""
+    return ProvenanceEvidence(
+        "watermark",
+        f"invisible dwtDct watermark of {best.model} ({best.message}): "
+        f"{best.bits_matched}/{best.bits_total} bits match "
+        f"({mark.level.replace('_', ' ')}){order}",
+        _WATERMARK_STRENGTH[mark.level],
+        "ai",
+        "pixels",
+    )
+
+
+def _verdict(evidence: list[ProvenanceEvidence]) -> str:
     ai = [e for e in evidence if e.indicates == "ai"]
     if any(e.strength == "claimed" for e in ai):
-        verdict = "claimed"
-    elif any(e.strength in ("strong", "moderate") for e in ai):
-        verdict = "likely"
-    else:
-        verdict = "unknown"
-    chosen = next((g for g in records if g.prompt or g.model), records[0] if records else None)
-    generator = model = prompt = negative = None
-    settings: dict[str, str] = {}
-    if chosen is not None:
-        generator, model = chosen.generator, chosen.model
-        prompt, negative = chosen.prompt, chosen.negative_prompt
-        settings = dict(chosen.settings)
+        return "claimed"
+    if any(e.strength in ("strong", "moderate") for e in ai):
+        return "likely"
+    return "unknown"
+
+
+def _names(
+    found: Findings, chosen: GeneratorFinding | None, c2pa_agent: str | None
+) -> tuple[str | None, str | None]:
+    """Generator and model: the chosen record's, else the C2PA claim's generator, else a
+    software field naming one; the watermark's model when nothing else names it."""
+    generator = chosen.generator if chosen is not None else None
+    model = chosen.model if chosen is not None else None
     if generator is None and c2pa_agent:
         generator = c2pa_agent
     if generator is None:
         software = next((g for g in found.generators if g.indicates == "ai"), None)
         generator = software.generator if software else None
+    mark = found.watermark
     if model is None and mark is not None and mark.best and mark.level in _WATERMARK_STRENGTH:
         model = mark.best.model
-    return ProvenanceResult(
-        ai_generated=verdict,
-        camera_claimed=camera_claimed,
-        generator=generator,
-        model=model,
-        prompt=prompt,
-        negative_prompt=negative,
-        evidence=tuple(evidence),
-        c2pa=found.c2pa,
-        remote_manifest_url=remote_url,
-        watermark=mark,
-        settings=settings,
-        format=found.format,
-        errors=tuple(found.errors),
-        headline=_headline(verdict, camera_claimed, evidence, chosen, found, c2pa_agent),
-    )
+    return generator, model
 
 
 def _headline(

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from needle._optional import import_optional
+from needle.jsonvalue import JSONObject
 
 __all__ = [
     "LEVELS",
@@ -152,7 +153,7 @@ class WatermarkReading:
     bits_total: int
     level: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "message": self.message,
             "model": self.model,
@@ -178,7 +179,7 @@ class WatermarkCheck:
     reason: str = ""
     region: tuple[int, int, int, int] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "attempted": self.attempted,
             "level": self.level,

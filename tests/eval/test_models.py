@@ -13,16 +13,16 @@ from hypothesis import strategies as st
 
 from classify.helpers import FakeClassifier, astronaut, models
 from conftest import image_bytes, synth_image
-from needle.assess import DEFAULT_POLICY, Policy
+from needle.assess import DEFAULT_POLICY, AssessmentPolicy
 from needle.classify import Classification, Classifier, Sample
-from needle.classify.evaluation import (
+from needle.errors import ConfigError
+from needle.eval.models import (
     Threshold,
     evaluate_age,
     evaluate_explicit,
     read_labels,
     roc_auc,
 )
-from needle.errors import ConfigError
 
 __all__ = ["models"]
 
@@ -134,7 +134,9 @@ def test_explicit_run_with_injected_scores(tmp_path: Path) -> None:
     assert (review.true_positives, review.false_positives, review.false_negatives) == (2, 1, 1)
     assert report.model == "fake m 1"
     stricter = evaluate_explicit(
-        tmp_path / "labels.csv", [FakeClassifier(result=score)], Policy(explicit_review=0.8)
+        tmp_path / "labels.csv",
+        [FakeClassifier(result=score)],
+        AssessmentPolicy(explicit_review=0.8),
     )
     assert stricter.thresholds[0].true_positives == 1
 

@@ -14,15 +14,15 @@ import csv
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from needle.assess.policy import Policy
+from needle.assess.policy import AssessmentPolicy
 from needle.classify import run_classifiers
 from needle.classify.age import MINOR_AGE, AgeClassifier
 from needle.classify.base import Box, Classification, Classifier, Face, Sample
 from needle.errors import ConfigError, MediaError
+from needle.jsonvalue import JSONObject, JSONValue
 from needle.media import DEFAULT_LIMITS, decode_image
 
 __all__ = [
@@ -174,8 +174,18 @@ class Threshold:
             tn,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    def to_dict(self) -> JSONObject:
+        return {
+            "name": self.name,
+            "threshold": self.threshold,
+            "precision": self.precision,
+            "recall": self.recall,
+            "accuracy": self.accuracy,
+            "true_positives": self.true_positives,
+            "false_positives": self.false_positives,
+            "false_negatives": self.false_negatives,
+            "true_negatives": self.true_negatives,
+        }
 
 
 @dataclass(frozen=True)
@@ -187,8 +197,8 @@ class BandStats:
     #: policy's ``minor_review``)
     accuracy: float | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    def to_dict(self) -> JSONObject:
+        return {"band": self.band, "count": self.count, "mae": self.mae, "accuracy": self.accuracy}
 
 
 @dataclass(frozen=True)
@@ -204,18 +214,18 @@ class AgeReport:
     model: str
     problems: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "files": self.files,
             "measured": self.measured,
             "whole_image": self.whole_image,
-            "unreadable": self.unreadable,
+            "unreadable": list[JSONValue](self.unreadable),
             "mae": self.mae,
             "bands": [b.to_dict() for b in self.bands],
             "minor_auc": self.auc,
             "thresholds": [t.to_dict() for t in self.thresholds],
             "model": self.model,
-            "problems": self.problems,
+            "problems": list[JSONValue](self.problems),
         }
 
 
@@ -231,17 +241,17 @@ class ExplicitReport:
     score: str
     problems: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "files": self.files,
             "measured": self.measured,
             "positives": self.positives,
-            "unreadable": self.unreadable,
+            "unreadable": list[JSONValue](self.unreadable),
             "auc": self.auc,
             "thresholds": [t.to_dict() for t in self.thresholds],
             "model": self.model,
             "score": self.score,
-            "problems": self.problems,
+            "problems": list[JSONValue](self.problems),
         }
 
 
@@ -282,7 +292,7 @@ def _age_of(results: Sequence[Classification]) -> tuple[Face | None, str]:
 def evaluate_age(
     labels: str | Path,
     classifiers: Sequence[Classifier],
-    policy: Policy,
+    policy: AssessmentPolicy,
     *,
     whole_image: bool = True,
     progress: Progress | None = None,
@@ -325,27 +335,13 @@ def evaluate_age(
     t = np.asarray(truth)
     p = np.asarray(predicted)
     is_minor = [a < MINOR_AGE for a in truth]
-    flagged = np.asarray(minor) >= policy.minor_review
-    bands = []
-    for name, lo, hi in AGE_BANDS:
-        mask = (t >= lo) & (t <= hi)
-        n = int(mask.sum())
-        correct = flagged[mask] == (t[mask] < MINOR_AGE)
-        bands.append(
-            BandStats(
-                name,
-                n,
-                float(np.abs(p[mask] - t[mask]).mean()) if n else None,
-                float(correct.mean()) if n else None,
-            )
-        )
     return AgeReport(
         files=len(rows),
         measured=len(truth),
         whole_image=fallback,
         unreadable=unreadable,
         mae=float(np.abs(p - t).mean()) if len(t) else None,
-        bands=bands,
+        bands=_bands(t, p, np.asarray(minor) >= policy.minor_review),
         auc=roc_auc(minor, is_minor),
         thresholds=[
             Threshold.measure("minor_review", policy.minor_review, minor, is_minor),
@@ -354,6 +350,25 @@ def evaluate_age(
         model=model or ager.model,
         problems=problems,
     )
+
+
+def _bands(truth: np.ndarray, predicted: np.ndarray, flagged: np.ndarray) -> list[BandStats]:
+    """Mean absolute error and minor/adult accuracy per age band; ``flagged``: the faces put
+    on the minor side of the line."""
+    bands = []
+    for name, lo, hi in AGE_BANDS:
+        mask = (truth >= lo) & (truth <= hi)
+        n = int(mask.sum())
+        correct = flagged[mask] == (truth[mask] < MINOR_AGE)
+        bands.append(
+            BandStats(
+                name,
+                n,
+                float(np.abs(predicted[mask] - truth[mask]).mean()) if n else None,
+                float(correct.mean()) if n else None,
+            )
+        )
+    return bands
 
 
 def _whole_image(ager: Classifier, sample: Sample) -> list[Classification]:
@@ -368,7 +383,7 @@ def _whole_image(ager: Classifier, sample: Sample) -> list[Classification]:
 def evaluate_explicit(
     labels: str | Path,
     classifiers: Sequence[Classifier],
-    policy: Policy,
+    policy: AssessmentPolicy,
     *,
     score: str = "explicit",
     progress: Progress | None = None,
