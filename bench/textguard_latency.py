@@ -167,7 +167,7 @@ def summarise(samples: list[float]) -> dict[str, float]:
 def measure(rounds: int) -> tuple[str, list[tuple[str, str, dict[str, float], dict[str, float]]]]:
     """The needle rows (warm and cold) and the baseline rows, for the implementation loaded."""
     from needle.textguard import IMPLEMENTATION, check
-    from needle.textguard.lexicon import load_lexicon
+    from needle.textguard.terms import load_lexicon
 
     name = "compiled" if IMPLEMENTATION.startswith("compiled") else "pure Python"
     lex = load_lexicon()

@@ -39,7 +39,7 @@ __all__ = ["PURE_ENV", "TEXTGUARD", "load", "reduce_by_fields"]
 TEXTGUARD = (
     "scripts",
     "normalize",
-    "lexicon",
+    "terms",
     "policy",
     "result",
     "hits",

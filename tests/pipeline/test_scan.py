@@ -115,7 +115,7 @@ def test_shared_malformed_files_are_recorded(testdata: Path, tmp_path: Path) -> 
 
 def test_a_crashing_worker_is_recorded_and_the_scan_goes_on(tmp_path: Path) -> None:
     from bombs import CrashingItem
-    from needle.pipeline.scan import _results_pool
+    from needle.pipeline.pool import results_pool
     from needle.pipeline.worker import ScanOptions
 
     paths = []
@@ -125,7 +125,7 @@ def test_a_crashing_worker_is_recorded_and_the_scan_goes_on(tmp_path: Path) -> N
         paths.append(str(path))
     items = [Item(p, os.path.getsize(p), fs_path=p) for p in paths]
     items.insert(3, CrashingItem(str(tmp_path / "hostile.jpg"), 10, fs_path="/nonexistent"))
-    records = {Path(r.path).name: r for r in _results_pool(iter(items), ScanOptions(), 2)}
+    records = {Path(r.path).name: r for r in results_pool(iter(items), ScanOptions(), 2)}
     assert set(records) == {f"{i}.jpg" for i in range(6)} | {"hostile.jpg"}
     assert records["hostile.jpg"].error_reason == "crash"
     assert all(records[f"{i}.jpg"].error is None for i in range(6))
@@ -135,7 +135,7 @@ def test_a_result_that_cannot_be_read_back_is_not_blamed_on_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bombs import PARENT_ENV, PoisonPath
-    from needle.pipeline.scan import _results_pool
+    from needle.pipeline.pool import results_pool
     from needle.pipeline.worker import ScanOptions
 
     monkeypatch.setenv(PARENT_ENV, str(os.getpid()))
@@ -145,7 +145,7 @@ def test_a_result_that_cannot_be_read_back_is_not_blamed_on_the_file(
         path.write_bytes(image_bytes(synth_image(i, (64, 64))))
         name = PoisonPath(str(path)) if i == 2 else str(path)
         items.append(Item(name, path.stat().st_size, fs_path=str(path)))
-    records = {Path(r.path).name: r for r in _results_pool(iter(items), ScanOptions(), 2)}
+    records = {Path(r.path).name: r for r in results_pool(iter(items), ScanOptions(), 2)}
     assert set(records) == {f"{i}.jpg" for i in range(4)}
     assert records["2.jpg"].error_reason == "internal"
     assert "cannot be rebuilt" in (records["2.jpg"].error or "")

@@ -63,6 +63,16 @@ def test_guard_usage_errors(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "text" in str(result.exception)
 
 
+def test_guard_file_with_json_nested_too_deeply_is_an_error_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    hostile = tmp_path / "deep.jsonl"
+    hostile.write_text('{"text": "a cat"}\n{"a": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    result = runner.invoke(app, ["guard", "--file", str(hostile)])
+    assert result.exit_code != 0
+    assert "deep.jsonl:2: JSON nested too deeply" in str(result.exception)
+
+
 def test_guard_policy_option(tmp_path: Path) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text("[textguard]\nsexual_only = 'block'\n", encoding="utf-8")

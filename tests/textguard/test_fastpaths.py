@@ -14,7 +14,7 @@ import re
 import pytest
 
 from needle.textguard import normalize
-from needle.textguard.lexicon import load_lexicon
+from needle.textguard.terms import load_lexicon
 
 ages_mod = importlib.import_module("needle.textguard.ages")
 normalize_mod = importlib.import_module("needle.textguard.normalize")

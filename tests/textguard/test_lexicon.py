@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from needle.errors import ConfigError
-from needle.textguard.lexicon import (
+from needle.textguard.normalize import normalize
+from needle.textguard.terms import (
     TIER_WEIGHTS,
     Lexicon,
     _compile_file,
@@ -19,7 +20,6 @@ from needle.textguard.lexicon import (
     load_lexicon,
     trie_regex,
 )
-from needle.textguard.normalize import normalize
 
 LANGUAGE_FILES = sorted(
     p.name

@@ -68,6 +68,8 @@ def _read_inputs(path: Path) -> list[str]:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}:{number}: not a JSON object ({exc.msg})") from exc
+        except RecursionError:  # a hostile line: JSON nested thousands of levels deep
+            raise ConfigError(f"{path}:{number}: JSON nested too deeply to read") from None
         if not isinstance(data, dict) or not isinstance(data.get("text"), str):
             raise ConfigError(f'{path}:{number}: each JSON line needs a "text" string')
         texts.append(data["text"])

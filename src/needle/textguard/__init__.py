@@ -7,7 +7,7 @@ the ``policy`` used. Local and fast: a few tens of microseconds per short prompt
 no model needed (see docs/textguard.md).
 
 The flow: :mod:`~needle.textguard.normalize` (evasions undone, map back kept) ->
-:mod:`~needle.textguard.detect` (multilingual lexicon in :mod:`~needle.textguard.lexicon`,
+:mod:`~needle.textguard.detect` (multilingual lexicon in :mod:`~needle.textguard.terms`,
 ages, scope, word sense) -> optional :mod:`~needle.textguard.model` (ONNX) ->
 :mod:`~needle.textguard.policy` (thresholds) -> :mod:`~needle.textguard.result`.
 
@@ -27,11 +27,11 @@ from needle import _compiled
 IMPLEMENTATION = _compiled.load(__name__, _compiled.TEXTGUARD)
 
 from needle.textguard.guard import Guard, check  # noqa: E402
-from needle.textguard.lexicon import Lexicon  # noqa: E402
 from needle.textguard.model import OnnxTextClassifier, TextClassifier  # noqa: E402
 from needle.textguard.normalize import Normalized, normalize  # noqa: E402
 from needle.textguard.policy import DECISIONS, GuardPolicy  # noqa: E402
 from needle.textguard.result import CATEGORIES, Evidence, GuardResult  # noqa: E402
+from needle.textguard.terms import Lexicon  # noqa: E402
 
 __all__ = [
     "CATEGORIES",

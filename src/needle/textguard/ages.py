@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 
 from needle.textguard.hits import Hit, Spans, inside
-from needle.textguard.lexicon import SPACED_CHAR, Lexicon, Sense
 from needle.textguard.normalize import canonical, squeeze
+from needle.textguard.terms import SPACED_CHAR, Lexicon, Sense
 from needle.textguard.tokens import DIGIT, Tokens
 
 __all__ = [

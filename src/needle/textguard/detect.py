@@ -38,13 +38,13 @@ from __future__ import annotations
 
 from needle.textguard.ages import age_sense, cjk_ages, find_ages, token_ages
 from needle.textguard.hits import NO_SPANS, Detection, Negator, Raw, Spans, inside
-from needle.textguard.lexicon import Lexicon
 from needle.textguard.normalize import Normalized
 from needle.textguard.phrases import phrase_at
 from needle.textguard.recut import expand
 from needle.textguard.scope import excluded
 from needle.textguard.scoring import score
 from needle.textguard.scripts import script_languages
+from needle.textguard.terms import Lexicon
 from needle.textguard.tokens import Tokens, tokenize
 from needle.textguard.variants import Found, variants
 from needle.textguard.words import Word, word

@@ -10,11 +10,11 @@ from __future__ import annotations
 from needle.textguard.detect import detect
 from needle.textguard.evasions import evasion_label
 from needle.textguard.hits import Detection
-from needle.textguard.lexicon import Lexicon, load_lexicon
 from needle.textguard.model import TextClassifier
 from needle.textguard.normalize import Normalized, normalize
 from needle.textguard.policy import GuardPolicy
 from needle.textguard.result import Evidence, GuardResult
+from needle.textguard.terms import Lexicon, load_lexicon
 
 __all__ = ["Guard", "check"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from needle.textguard.lexicon import Sense
+from needle.textguard.terms import Sense
 
 __all__ = ["NO_SPANS", "Detection", "Hit", "Negator", "Raw", "Spans", "inside"]
 

@@ -31,8 +31,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from needle._optional import import_optional
 from needle.errors import ConfigError
-from needle.textguard.lexicon import words
 from needle.textguard.normalize import normalize
+from needle.textguard.terms import words
 
 __all__ = ["OnnxTextClassifier", "TextClassifier", "hashed_features"]
 

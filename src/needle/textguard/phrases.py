@@ -10,8 +10,8 @@ is seen.
 
 from __future__ import annotations
 
-from needle.textguard.lexicon import Sense
 from needle.textguard.normalize import fold_leet, squeeze
+from needle.textguard.terms import Sense
 from needle.textguard.tokens import Tokens
 from needle.textguard.variants import DOUBLE
 

@@ -18,7 +18,7 @@ it came from, and says what it saw through (``spacing`` for a word across old bo
 
 from __future__ import annotations
 
-from needle.textguard.lexicon import Lexicon
+from needle.textguard.terms import Lexicon
 from needle.textguard.tokens import Tokens
 from needle.textguard.words import Word, segment, starts_word, word
 

@@ -20,7 +20,7 @@ import bisect
 import re
 
 from needle.textguard.hits import NO_SPANS, Hit, Negator, Spans
-from needle.textguard.lexicon import Sense
+from needle.textguard.terms import Sense
 
 __all__ = [
     "ADULT_ADJACENT",

@@ -22,7 +22,6 @@ from __future__ import annotations
 import operator
 
 from needle.textguard.hits import Detection, Hit, Negator, Raw
-from needle.textguard.lexicon import Lexicon, sense_votes
 from needle.textguard.scope import (
     attached_to_adult,
     cancel_by_adults,
@@ -30,6 +29,7 @@ from needle.textguard.scope import (
     index_negators,
     negated,
 )
+from needle.textguard.terms import Lexicon, sense_votes
 from needle.textguard.tokens import Tokens
 
 __all__ = [

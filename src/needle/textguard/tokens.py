@@ -17,8 +17,8 @@ import operator
 import re
 from itertools import accumulate, repeat
 
-from needle.textguard.lexicon import SPACED_WORD, Lexicon
 from needle.textguard.scripts import UNSPACED_CLASS
+from needle.textguard.terms import SPACED_WORD, Lexicon
 
 __all__ = ["DIGIT", "HAS_LETTER", "TOKEN", "Tokens", "has_number_word", "tokenize"]
 

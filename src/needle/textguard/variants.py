@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 
 from needle.textguard.ages import age_hit, age_sense
-from needle.textguard.lexicon import Lexicon, Sense
 from needle.textguard.normalize import (
     LEET_SYMBOLS,
     fold_leet,
@@ -30,6 +29,7 @@ from needle.textguard.normalize import (
     squeeze,
     transliterate,
 )
+from needle.textguard.terms import Lexicon, Sense
 from needle.textguard.tokens import DIGIT, HAS_LETTER
 
 __all__ = [

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 
-from needle.textguard.lexicon import Lexicon, Sense
 from needle.textguard.normalize import canonical, fold_leet, squeeze
+from needle.textguard.terms import Lexicon, Sense
 from needle.textguard.tokens import DIGIT, HAS_LETTER
 from needle.textguard.variants import (
     DOUBLE,
