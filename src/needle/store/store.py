@@ -302,16 +302,7 @@ class Store:
                 )
             }
             matches = [
-                {
-                    "file_id": ids[key],
-                    "bank": m.bank,
-                    "signal_type": m.signal_type,
-                    "value": m.value,
-                    "distance": m.distance,
-                    "threshold": m.threshold,
-                    "transform": m.transform,
-                    "labels": list(m.labels),
-                }
+                {"file_id": ids[key], **m.to_dict()}
                 for record, row in zip(records, rows, strict=True)
                 if (key := str(row["path_key"])) in ids
                 for m in record.matches

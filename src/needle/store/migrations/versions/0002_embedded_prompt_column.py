@@ -24,6 +24,15 @@ OLD_KEY = "_embedded_prompt"
 BATCH = 1000
 
 
+#: the columns this migration reads and writes
+table = sa.table(
+    "file_record",
+    sa.column("id", sa.Integer),
+    sa.column("details", sa.JSON),
+    sa.column("embedded_prompt", sa.JSON),
+)
+
+
 def _load(value):
     return json.loads(value) if isinstance(value, str) else value
 
@@ -33,12 +42,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("embedded_prompt", sa.JSON(), nullable=True))
 
     bind = op.get_bind()
-    table = sa.table(
-        "file_record",
-        sa.column("id", sa.Integer),
-        sa.column("details", sa.JSON),
-        sa.column("embedded_prompt", sa.JSON),
-    )
     # only rows whose details mention the old key need rewriting; JSON is compared as text
     # (the same cast works on SQLite and PostgreSQL)
     mentions = sa.cast(table.c.details, sa.Text).like(f'%"{OLD_KEY}"%')
@@ -65,12 +68,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    table = sa.table(
-        "file_record",
-        sa.column("id", sa.Integer),
-        sa.column("details", sa.JSON),
-        sa.column("embedded_prompt", sa.JSON),
-    )
     rows = bind.execute(
         sa.select(table.c.id, table.c.details, table.c.embedded_prompt).where(
             table.c.embedded_prompt.is_not(None)
