@@ -641,3 +641,131 @@ def test_bz2_and_zip_members_inflate_with_crc_checked(tmp_path: Path) -> None:
     with pytest.raises(CorruptMedia, match="CRC"):
         item.read()
     assert bz2  # imported for the tar modes above
+
+
+# -- 3. evasion by metadata, and decode time ------------------------------------------------------
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _with_chunk(png: bytes, chunk: bytes) -> bytes:
+    """``chunk`` inserted right after IHDR (8-byte signature + 25-byte IHDR chunk)."""
+    return png[:33] + chunk + png[33:]
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + body
+
+
+@pytest.fixture(scope="module")
+def clean_png() -> bytes:
+    return image_bytes(synth_image(5, (160, 120)), "PNG")
+
+
+def _pdq(data: bytes) -> str:
+    from needle.media import decode_image
+    from needle.signals.pdq import pdq_hash
+
+    return pdq_hash(decode_image(data), dihedral=False).value
+
+
+def _inflates_past_the_text_limit() -> bytes:
+    from PIL import PngImagePlugin
+
+    return zlib.compress(b"a" * (PngImagePlugin.MAX_TEXT_CHUNK + 1024), 9)
+
+
+def test_png_with_a_ztxt_past_pillows_limit_keeps_its_pdq(clean_png: bytes) -> None:
+    bomb = _inflates_past_the_text_limit()
+    hostile = _with_chunk(clean_png, _chunk(b"zTXt", b"Comment\x00\x00" + bomb))
+    assert len(hostile) < len(clean_png) + 4096  # one small chunk
+    assert _pdq(hostile) == _pdq(clean_png)
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        pytest.param(
+            lambda: _chunk(b"iTXt", b"k\x00\x01\x00\x00\x00" + _inflates_past_the_text_limit()),
+            id="iTXt",
+        ),
+        pytest.param(
+            lambda: _chunk(b"iCCP", b"icc\x00\x00" + _inflates_past_the_text_limit()), id="iCCP"
+        ),
+        pytest.param(lambda: _chunk(b"zTXt", b"k\x00\x07abc"), id="zTXt-unknown-method"),
+        pytest.param(lambda: _chunk(b"tRNS", b"\x01"), id="tRNS-short"),
+        pytest.param(lambda: struct.pack(">I", 3) + b"abCdxyz" + b"\x00" * 4, id="bad-CRC"),
+        pytest.param(
+            lambda: b"".join(_chunk(b"tEXt", b"k\x00" + b"x" * 600_000) for _ in range(130)),
+            id="text-past-MAX_TEXT_MEMORY",
+        ),
+    ],
+)
+def test_png_metadata_problems_never_cost_the_pixels(clean_png: bytes, chunk) -> None:  # type: ignore[no-untyped-def]
+    grey = image_bytes(synth_image(5, (160, 120)).convert("L"), "PNG")  # tRNS fits L
+    for png in (clean_png, grey):
+        assert _pdq(_with_chunk(png, chunk())) == _pdq(png)
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        pytest.param(_segment(0xEE, b"Adobe\x00"), id="short-Adobe-APP14"),
+        pytest.param(_segment(0xE0, b"JFIF\x00\x01"), id="short-JFIF-APP0"),
+    ],
+)
+def test_jpeg_metadata_problems_never_cost_the_pixels(segment: bytes) -> None:
+    clean = image_bytes(synth_image(6, (160, 120)))
+    assert _pdq(clean[:2] + segment + clean[2:]) == _pdq(clean)
+
+
+def test_the_orientation_survives_the_metadata_fallback() -> None:
+    from PIL import Image
+
+    from needle.media import decode_image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    picture = synth_image(7, (160, 120))
+    rotated = image_bytes(picture, exif=exif.tobytes())
+    hostile = rotated[:2] + _segment(0xEE, b"Adobe\x00") + rotated[2:]
+    decoded = decode_image(hostile)
+    assert decoded.orientation == 6 and decoded.image.size == (120, 160)
+    assert _pdq(hostile) == _pdq(rotated)
+
+
+def test_progressive_jpeg_with_too_many_scans_is_refused_before_decoding() -> None:
+    from needle.media import decode_image
+
+    progressive = image_bytes(synth_image(8, (160, 120)), progressive=True)
+    scans = progressive.count(b"\xff\xda")
+    assert scans > 2
+    decode_image(progressive)  # within the default
+    with pytest.raises(MediaTooLarge, match=r"Limits\.max_jpeg_scans"):
+        decode_image(progressive, limits=Limits(max_jpeg_scans=scans - 1))
+
+
+def test_decoding_stops_at_the_deadline() -> None:
+    from needle.media import decode_image
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("the decode timer needs the main thread")
+    noise = random.Random(1).randbytes(1500 * 1500 * 3)
+    from PIL import Image
+
+    big = image_bytes(Image.frombytes("RGB", (1500, 1500), noise), "PNG", compress_level=1)
+    with pytest.raises(MediaTooLarge, match=r"Limits\.max_decode_seconds"):
+        decode_image(big, limits=Limits(max_decode_seconds=0.001))
+    assert decode_image(big).width == 1500  # the timer is gone afterwards
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "TIFF", "WEBP", "BMP"])
+def test_damaged_images_raise_only_media_errors(fmt: str) -> None:
+    from needle.media import decode_image
+
+    original = image_bytes(synth_image(9, (64, 48)), fmt)
+    for variant in _mutations(original, 80, seed=len(fmt)):
+        with contextlib.suppress(MediaError):
+            decode_image(variant, draft_size=32)
