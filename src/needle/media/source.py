@@ -79,7 +79,7 @@ def _walk_root(
         if os.path.islink(given):
             error: MediaError = SymlinkNotFollowed("broken symbolic link: nothing to read")
         else:
-            error = MediaError(f"cannot read: {exc.strerror or exc}")
+            error = MediaError(f"cannot stat: {exc.strerror or exc}")
         yield Item(display, 0, error=error)
         return
     if stat.S_ISDIR(info.st_mode):
