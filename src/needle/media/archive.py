@@ -338,12 +338,15 @@ def _walk_zip(container: _Container, walk: _Walk) -> _Walker:
                 f"the zip directory is damaged after {len(entries):,} entries, the rest were "
                 f"not read: {exc}"
             )
-        named = sorted(((escape_name(entry.name), entry) for entry in entries), key=_by_name)
-        unique = UniqueNames(name for name, _ in named)
-        del entries
-        for name, entry in named:
+        # sorted in place: the names are made again below rather than kept, one per entry
+        entries.sort(key=_shown_name)
+        unique = UniqueNames(
+            (name for name in map(_shown_name, entries) if "#" in name), sorted_input=True
+        )
+        for entry in entries:
             if entry.is_dir:
                 continue
+            name = _shown_name(entry)
             path = container.member_path(unique, name)
             refused = _zip_refusal(entry, limits)
             if refused is None and not budget.spend(entry.size):
@@ -360,8 +363,8 @@ def _walk_zip(container: _Container, walk: _Walk) -> _Walker:
     return note
 
 
-def _by_name(pair: tuple[str, ZipEntry]) -> str:
-    return pair[0]
+def _shown_name(entry: ZipEntry) -> str:
+    return escape_name(entry.name)
 
 
 # -- tar --------------------------------------------------------------------------------------

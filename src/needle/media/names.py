@@ -47,20 +47,30 @@ def escape_name(name: str | bytes) -> str:
 class UniqueNames:
     """Hands out each name once within one folder or archive; repeats get ``#2``, ``#3``...
 
-    ``taken`` are names known to exist up front (a folder's listing, a zip's directory): a
-    repeat never takes one of them. A tar is read as a stream, so a later member named like
-    an earlier repeat (``x#2``) gets a suffix of its own. Names seen are kept as 8-byte
-    digests, so a million-member archive costs tens of MB, not hundreds.
+    Names seen are kept as 8-byte digests, so a million-member tar costs tens of MB, not
+    hundreds. With ``sorted_input`` (a zip's directory, sorted by name) repeats are next to
+    each other, so only the names handed out with a suffix are kept; ``taken`` then lists the
+    names that contain ``#`` (few): a repeat never takes one of them, so a member that is
+    really called ``x.jpg#2`` keeps its name. Without (a tar read as a stream, a folder whose
+    names needed escaping), a later name equal to one handed out earlier gets a suffix too.
     """
 
-    def __init__(self, taken: Iterable[str] = ()) -> None:
+    def __init__(self, taken: Iterable[str] = (), *, sorted_input: bool = False) -> None:
         self._taken = {_digest(name) for name in taken}
         self._used: set[int] = set()
+        self._sorted = sorted_input
+        self._previous: str | None = None
 
     def claim(self, name: str) -> str:
         key = _digest(name)
-        if key not in self._used:
-            self._used.add(key)
+        if self._sorted:
+            fresh = name != self._previous and key not in self._used
+            self._previous = name
+        else:
+            fresh = key not in self._used
+        if fresh:
+            if not self._sorted:
+                self._used.add(key)
             return name
         n = 2
         while True:

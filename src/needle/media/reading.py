@@ -79,6 +79,9 @@ def open_regular(path: str) -> BinaryIO:
         if not stat.S_ISREG(mode):
             raise not_regular(mode)
         return os.fdopen(fd, "rb")
+    except OSError as exc:
+        os.close(fd)
+        raise MediaError(f"cannot open: {exc.strerror or exc}") from None
     except BaseException:
         os.close(fd)
         raise

@@ -98,11 +98,13 @@ def _children(fs_path: str, display: str) -> Iterator[tuple[str, str] | Item]:
     except OSError as exc:
         yield Item(display, 0, error=MediaError(f"cannot list folder: {exc.strerror or exc}"))
         return
-    shown = [escape_name(name) for name in names]
-    unique = UniqueNames(shown)
+    # names are unique on disk; shown ones can only collide where escaping changed one
+    escaped = any(escape_name(name) != name for name in names)
+    unique = UniqueNames() if escaped else None
     prefix = display.rstrip("/")
-    for name, show in zip(names, shown, strict=True):
-        yield os.path.join(fs_path, name), f"{prefix}/{unique.claim(show)}"
+    for name in names:
+        shown = escape_name(name)
+        yield os.path.join(fs_path, name), f"{prefix}/{unique.claim(shown) if unique else shown}"
 
 
 def _walk_tree(
