@@ -1,8 +1,9 @@
 """Hostile input costs at most its own record: each test builds the hostile file it needs.
 
 Findings of issue "Hostile input never costs a record", by section: 1 escape from the evidence
-folder, 2 aborts from archives, 3 evasion by metadata (see also test_hostile_decode.py),
-4 resource amplification, 5 silent skips and misleading reasons, 6 duplicate names.
+folder, 2 aborts from archives, 5 silent skips and misleading reasons, 6 duplicate names,
+4 resource amplification, 3 evasion by metadata and decode time (last). The end-to-end scan
+of such a folder is tests/pipeline/test_hostile_scan.py.
 """
 
 from __future__ import annotations
