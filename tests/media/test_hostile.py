@@ -185,6 +185,14 @@ def test_overlapping_roots_walk_each_file_once(evidence: Path) -> None:
     assert paths == [str(evidence / "a.jpg"), str(evidence / "sub" / "b.jpg")]
 
 
+def test_roots_that_escape_to_one_name_keep_distinct_paths(tmp_path: Path) -> None:
+    (tmp_path / "a!b.jpg").write_bytes(_jpeg(1))
+    (tmp_path / "a%21b.jpg").write_bytes(_jpeg(2))
+    items = list(walk([tmp_path / "a!b.jpg", tmp_path / "a%21b.jpg"]))
+    assert [i.path for i in items] == [f"{tmp_path}/a%21b.jpg", f"{tmp_path}/a%21b.jpg#2"]
+    assert [i.read() for i in items] == [_jpeg(1), _jpeg(2)]
+
+
 def test_a_file_swapped_for_a_link_after_listing_is_not_read(evidence: Path, outside: Path) -> None:
     (item,) = walk([evidence])
     (evidence / "a.jpg").unlink()

@@ -65,14 +65,15 @@ def walk(paths: list[str] | list[Path], limits: Limits = DEFAULT_LIMITS) -> Iter
     roots = _unique_roots(paths)
     inside = _Roots([real for _, real in roots])
     held = HeldBytes(limits.max_held_bytes)
+    shown = UniqueNames()  # two roots may differ only where escaping makes them equal
     for given, real in roots:
-        yield from _walk_root(given, real, inside, limits, held)
+        display = shown.claim(escape_name(given))
+        yield from _walk_root(given, display, real, inside, limits, held)
 
 
 def _walk_root(
-    given: str, real: str, inside: _Roots, limits: Limits, held: HeldBytes
+    given: str, display: str, real: str, inside: _Roots, limits: Limits, held: HeldBytes
 ) -> Iterator[Item]:
-    display = escape_name(given)
     try:
         info = os.stat(real)
     except OSError as exc:
