@@ -7,10 +7,17 @@
     ├── PluginError                   a registry is inconsistent (duplicate or unknown name)
     ├── OptionalDependencyError       an extra is not installed; the message names it
     ├── MediaError                    one file could not be read; the scan records it and goes on
-    │   ├── MediaTooLarge             over the file-size, pixel or archive limits (bombs)
+    │   ├── MediaTooLarge             over the file-size, pixel, time or archive limits (bombs)
+    │   │   └── NestedTooDeep         an archive inside archives deeper than the nesting limit
     │   ├── UnsupportedMedia          not an image needle can decode
+    │   │   └── EncryptedMedia        an encrypted archive member: no password, not read
     │   ├── CorruptMedia              truncated or malformed data
-    │   └── UnsafeArchiveMember       path traversal, links or absolute names in an archive
+    │   ├── UnsafeArchiveMember       path traversal, links or absolute names in an archive
+    │   ├── SymlinkNotFollowed        a symbolic link below a scanned folder: its target is not
+    │   │   │                         read through it (scanned under its own path, if at all)
+    │   │   └── OutsideRoot           ... and the target is outside the scanned folders
+    │   ├── NotRegularFile            a FIFO, device or socket: never opened
+    │   └── EmptyArchive              an archive that holds no files
     ├── SignalFormatError             a hash string is not valid for its signal type
     ├── BankError                     a bank does not exist, or cannot be written
     │   └── BankFormatError           a whole bank file is unreadable (per-line problems are
@@ -29,14 +36,20 @@ __all__ = [
     "BankFormatError",
     "ConfigError",
     "CorruptMedia",
+    "EmptyArchive",
+    "EncryptedMedia",
     "JobRunning",
     "MediaError",
     "MediaTooLarge",
     "NeedleError",
+    "NestedTooDeep",
+    "NotRegularFile",
     "OptionalDependencyError",
+    "OutsideRoot",
     "PluginError",
     "SignalFormatError",
     "StoreError",
+    "SymlinkNotFollowed",
     "UnsafeArchiveMember",
     "UnsupportedMedia",
 ]
@@ -90,6 +103,42 @@ class UnsafeArchiveMember(MediaError):
     """An archive member has an unsafe name (``../``, absolute path) or is a link."""
 
     reason = "unsafe-archive-member"
+
+
+class NestedTooDeep(MediaTooLarge):
+    """An archive nested inside archives deeper than ``Limits.max_archive_depth``."""
+
+    reason = "too-deep"
+
+
+class EncryptedMedia(UnsupportedMedia):
+    """An encrypted archive member: needle has no password and does not guess one."""
+
+    reason = "encrypted"
+
+
+class SymlinkNotFollowed(MediaError):
+    """A symbolic link below a scanned folder; nothing is read through it."""
+
+    reason = "link"
+
+
+class OutsideRoot(SymlinkNotFollowed):
+    """A symbolic link whose target is outside the scanned folders: never read."""
+
+    reason = "outside-root"
+
+
+class NotRegularFile(MediaError):
+    """A FIFO, device or socket: opening one can block or has side effects, so it is not."""
+
+    reason = "not-a-regular-file"
+
+
+class EmptyArchive(MediaError):
+    """An archive with no files in it: recorded so that it is not silently missing."""
+
+    reason = "empty-archive"
 
 
 class SignalFormatError(NeedleError, ValueError):

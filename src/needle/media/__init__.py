@@ -6,8 +6,10 @@ Knows nothing about hashes or verdicts.
 from __future__ import annotations
 
 from needle.media.image import DecodedImage, decode_full, decode_image, image_size, to_rgb
+from needle.media.item import Item
 from needle.media.limits import DEFAULT_LIMITS, Limits
-from needle.media.source import ARCHIVE_SEPARATOR, Item, walk
+from needle.media.names import ARCHIVE_SEPARATOR
+from needle.media.source import walk
 
 __all__ = [
     "ARCHIVE_SEPARATOR",

@@ -19,22 +19,34 @@ Speed: ``draft_size`` says the caller needs no more than that many pixels on the
 JPEGs are then decoded in the DCT domain at 1/2, 1/4 or 1/8 scale (libjpeg's scaled IDCT;
 at 1/8 each pixel is its 8x8 block's mean), and anything still at least twice that size is
 block-averaged by an integer factor (``Image.reduce``). ``scale`` records the total factor.
+
+Metadata never costs the pixels: when Pillow refuses a PNG or JPEG, it is decoded again
+without its metadata (``needle.media.strip``), so a text chunk past Pillow's limits or a
+damaged segment cannot hide a picture from its perceptual hash.
+
+Time: decoding stops after ``Limits.max_decode_seconds`` (a timer, where the process allows
+one), and progressive JPEGs with more than ``Limits.max_jpeg_scans`` scans are refused
+before decoding (``docs/limits.md``).
 """
 
 from __future__ import annotations
 
 import io
+import signal
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from PIL.JpegImagePlugin import JpegImageFile
 
-from needle.errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
+from needle.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMedia
 from needle.media.limits import DEFAULT_LIMITS, Limits
+from needle.media.strip import without_metadata
 
 __all__ = [
     "ORIENTATION_TRANSPOSE",
@@ -75,6 +87,8 @@ _AXES: dict[int, tuple[tuple[int, bool], tuple[int, bool]]] = {
 _REFUSED_FORMATS = frozenset({"EPS"})
 _HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 _EXIF_ORIENTATION = 0x0112
+_JPEG_FORMATS = frozenset({"JPEG", "MPO"})
+_SOS = b"\xff\xda"  # start of scan; 0xFF 0xDA cannot occur inside entropy-coded data
 
 
 @dataclass(frozen=True)
@@ -171,6 +185,11 @@ def _open(data: bytes, limits: Limits) -> Image.Image:
         )
     if width < 1 or height < 1:
         raise CorruptMedia(f"the header declares an empty image ({width}x{height})")
+    if image.format in _JPEG_FORMATS and data.count(_SOS) > limits.max_jpeg_scans:
+        raise MediaTooLarge(
+            f"the JPEG has {data.count(_SOS):,} scans, over the limit of {limits.max_jpeg_scans} "
+            "(Limits.max_jpeg_scans): each scan is a pass over the whole picture"
+        )
     return image
 
 
@@ -180,6 +199,70 @@ def _orientation(image: Image.Image) -> int:
     except Exception:  # malformed EXIF must not cost the pixels; treat as upright
         return 1
     return value if isinstance(value, int) and value in _AXES else 1
+
+
+class _Expired(BaseException):
+    """The decode deadline passed (a BaseException, so that no ``except Exception`` in
+    Pillow's code swallows it)."""
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise ``_Expired`` in this thread once ``seconds`` have passed, where a timer can be
+    had: the main thread, and no SIGALRM handler or real-time timer of the program's own."""
+    usable = (
+        seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN)
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(_signum: int, _frame: FrameType | None) -> None:
+        raise _Expired
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+
+
+def decode_image(
+    data: bytes,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    draft_size: int | None = None,
+) -> DecodedImage:
+    """Decode ``data``; raise a ``MediaError`` subclass saying why when it cannot be done.
+
+    ``draft_size``: the caller needs no more than this many pixels on the short side, so the
+    image may be decoded or reduced to between ``draft_size`` and about twice that (JPEGs
+    much faster, see the module docstring). ``None`` decodes at full resolution.
+    """
+    try:
+        with _deadline(limits.max_decode_seconds):
+            try:
+                return _decode(data, limits, draft_size)
+            except (CorruptMedia, UnsupportedMedia) as refused:
+                stripped = without_metadata(data)
+                if stripped is None:
+                    raise
+                try:
+                    return _decode(stripped, limits, draft_size)
+                except MediaError:
+                    raise refused from None
+    except _Expired:
+        raise MediaTooLarge(
+            f"decoding took longer than {limits.max_decode_seconds:g} s (Limits.max_decode_seconds)"
+        ) from None
 
 
 @contextmanager
@@ -200,24 +283,13 @@ def _decoding() -> Iterator[None]:
         raise UnsupportedMedia(
             "not an image format needle can decode (JPEG, PNG, GIF, WebP, TIFF, BMP ...)"
         ) from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError) as exc:
-        raise CorruptMedia(f"cannot decode image, the file looks damaged: {exc}") from None
     except MemoryError:
         raise MediaTooLarge("not enough memory to decode this image") from None
+    except Exception as exc:  # any failure of a decoder on hostile bytes is this file's own
+        raise CorruptMedia(f"cannot decode image, the file looks damaged: {exc}") from None
 
 
-def decode_image(
-    data: bytes,
-    *,
-    limits: Limits = DEFAULT_LIMITS,
-    draft_size: int | None = None,
-) -> DecodedImage:
-    """Decode ``data``; raise a ``MediaError`` subclass saying why when it cannot be done.
-
-    ``draft_size``: the caller needs no more than this many pixels on the short side, so the
-    image may be decoded or reduced to between ``draft_size`` and about twice that (JPEGs
-    much faster, see the module docstring). ``None`` decodes at full resolution.
-    """
+def _decode(data: bytes, limits: Limits, draft_size: int | None) -> DecodedImage:
     with _decoding():
         image = _open(data, limits)
         fmt = image.format or "unknown"
@@ -249,22 +321,27 @@ def decode_full(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Image.Image:
     For readers of the stored pixels themselves (invisible watermarks, bits hidden in the
     alpha or low bits), which ``decode_image`` would disturb by reducing, rotating or dropping
     alpha. RGBA when the file has alpha (an alpha band or a transparent palette entry), else
-    RGB as ``to_rgb`` makes it. The same limits as ``decode_image``, and the file size limit
-    that reading a file applies (for bytes that came from elsewhere); raises a ``MediaError``
-    subclass saying why when the pixels cannot be had.
+    RGB as ``to_rgb`` makes it. The same limits as ``decode_image`` (pixels, scans, decode
+    time), and the file size limit that reading a file applies (for bytes that came from
+    elsewhere); raises a ``MediaError`` subclass saying why when the pixels cannot be had.
     """
     if len(data) > limits.max_file_bytes:
         raise MediaTooLarge(
             f"file is {len(data):,} bytes, over the limit of {limits.max_file_bytes:,}"
         )
-    with _decoding():
-        image = _open(data, limits)
-        image.seek(0)
-        image.load()
-        alpha = image.mode in ("RGBA", "LA", "PA") or (
-            image.mode == "P" and "transparency" in image.info
-        )
-        return image.convert("RGBA") if alpha else to_rgb(image)
+    try:
+        with _deadline(limits.max_decode_seconds), _decoding():
+            image = _open(data, limits)
+            image.seek(0)
+            image.load()
+            alpha = image.mode in ("RGBA", "LA", "PA") or (
+                image.mode == "P" and "transparency" in image.info
+            )
+            return image.convert("RGBA") if alpha else to_rgb(image)
+    except _Expired:
+        raise MediaTooLarge(
+            f"decoding took longer than {limits.max_decode_seconds:g} s (Limits.max_decode_seconds)"
+        ) from None
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:

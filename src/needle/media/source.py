@@ -1,259 +1,60 @@
 """Walking evidence: folders recursively, zip and tar archives in place, nested archives.
 
-In: paths given by the user. Out: ``Item`` objects in a stable sorted order, each with a
-display path (``case.zip!dir/photo.jpg`` for archive members), its size, and a way to get its
-bytes. Nothing is extracted to disk.
+In: paths given by the user (the roots). Out: ``Item`` objects in a stable order (each folder's
+entries sorted by name, depth first; archives as ``needle.media.archive`` orders them), each
+with a display path unique within the walk (``case.zip!dir/photo.jpg`` for archive members),
+its size, and a way to get its bytes. Nothing is extracted to disk. Every entry found becomes
+exactly one item: what cannot be read is an item carrying the reason, never a silent skip.
 
-Safety: member names that are absolute, contain ``..``, or are links/devices are not read;
-they come out as items carrying an ``UnsafeArchiveMember`` error so the scan records them.
-An archive stops being read past ``Limits.max_archive_bytes`` expanded bytes or
-``max_archive_members`` members; a member whose compression ratio is absurd is refused
-before it is inflated.
+The walk never leaves the roots: a symbolic link found below a root is not followed, to a file
+or a folder. It becomes an item with the reason ``outside-root`` when its target is outside
+every root, else ``link`` (the target, inside a root, is walked under its own path, so nothing
+is read twice and no folder loop is entered). A root that is itself a link is followed: the
+user named it. Roots inside other roots are walked once, as part of the outer one.
+
+FIFOs, devices and sockets are never opened (opening a FIFO blocks): they are items with the
+reason ``not-a-regular-file``. Folders are walked with a stack, so depth costs no recursion.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import stat
-import tarfile
-import zipfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from collections.abc import Iterator
+from pathlib import Path
 
-from needle.errors import CorruptMedia, MediaError, MediaTooLarge, UnsafeArchiveMember
+from needle.errors import MediaError, OutsideRoot, SymlinkNotFollowed
+from needle.media.archive import HeldBytes, walk_archive
+from needle.media.item import Item
 from needle.media.limits import DEFAULT_LIMITS, Limits
+from needle.media.names import ARCHIVE_SEPARATOR, UniqueNames, escape_name, is_archive_name
+from needle.media.reading import not_regular
 
 __all__ = ["ARCHIVE_SEPARATOR", "Item", "is_archive_name", "walk"]
 
-ARCHIVE_SEPARATOR = "!"
-_ZIP_SUFFIXES = (".zip", ".cbz")
-_TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+
+class _Roots:
+    """The roots' real paths: what is inside them may be read."""
+
+    def __init__(self, real_paths: list[str]) -> None:
+        self._prefixes = [path.rstrip("/") + "/" for path in real_paths]
+        self._paths = set(real_paths)
+
+    def contain(self, real_path: str) -> bool:
+        return real_path in self._paths or any(real_path.startswith(p) for p in self._prefixes)
 
 
-@dataclass(frozen=True)
-class Item:
-    """One file to scan.
-
-    Plain files carry ``fs_path`` and are read by whoever processes them (a worker process);
-    archive members carry their ``data``, read here so the archive is opened once.
-    ``error`` is set when the item cannot be read at all (unsafe name, over a limit).
-    """
-
-    path: str
-    size: int
-    fs_path: str | None = None
-    data: bytes | None = None
-    error: MediaError | None = None
-
-    def read(self, limits: Limits = DEFAULT_LIMITS) -> bytes:
-        if self.error is not None:
-            raise self.error
-        if self.data is not None:
-            return self.data
-        assert self.fs_path is not None
-        if self.size > limits.max_file_bytes:
-            raise MediaTooLarge(
-                f"file is {self.size:,} bytes, over the limit of {limits.max_file_bytes:,}"
-            )
-        with open(self.fs_path, "rb") as handle:
-            return handle.read(limits.max_file_bytes + 1)
-
-
-def _display(path: str) -> str:
-    """A path safe to print and store: undecodable bytes in names become ``\\xNN`` escapes."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def is_archive_name(name: str) -> bool:
-    lower = name.lower()
-    return lower.endswith(_ZIP_SUFFIXES) or lower.endswith(_TAR_SUFFIXES)
-
-
-def _unsafe_name(name: str) -> str | None:
-    """Why an archive member name must not be trusted, or None when it is fine."""
-    if "\x00" in name:
-        return "name contains a NUL byte"
-    posix = PurePosixPath(name.replace("\\", "/"))
-    if posix.is_absolute() or (len(name) > 1 and name[1] == ":"):
-        return "absolute path"
-    if ".." in posix.parts:
-        return "path traversal ('..')"
-    return None
-
-
-class _Budget:
-    """Expanded bytes and members read from one top-level archive, shared by nested ones."""
-
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self.bytes = 0
-        self.members = 0
-
-    def take(self, size: int) -> MediaError | None:
-        self.members += 1
-        if self.members > self.limits.max_archive_members:
-            return MediaTooLarge(
-                f"archive has more than {self.limits.max_archive_members:,} members"
-            )
-        if size > self.limits.max_file_bytes:
-            return MediaTooLarge(f"member is {size:,} bytes, over the per-file limit")
-        if self.bytes + size > self.limits.max_archive_bytes:
-            return MediaTooLarge(
-                f"archive expands past {self.limits.max_archive_bytes:,} bytes (archive bomb?)"
-            )
-        self.bytes += size
-        return None
-
-
-def _walk_zip(
-    display: str, opener: Callable[[], io.IOBase | str], budget: _Budget, depth: int
-) -> Iterator[Item]:
-    try:
-        archive = zipfile.ZipFile(opener())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        yield Item(display, 0, error=CorruptMedia(f"cannot open zip archive: {exc}"))
-        return
-    with archive:
-        infos = sorted(archive.infolist(), key=lambda i: i.filename)
-        for info in infos:
-            if info.is_dir():
-                continue
-            path = f"{display}{ARCHIVE_SEPARATOR}{info.filename}"
-            unsafe = _unsafe_name(info.filename)
-            mode = (info.external_attr >> 16) & 0xFFFF
-            if unsafe is None and stat.S_ISLNK(mode):
-                unsafe = "symbolic link"
-            if unsafe is not None:
-                yield Item(
-                    path, info.file_size, error=UnsafeArchiveMember(f"unsafe member: {unsafe}")
-                )
-                continue
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > 1024 * 1024 and ratio > budget.limits.max_compression_ratio:
-                yield Item(
-                    path,
-                    info.file_size,
-                    error=MediaTooLarge(f"compression ratio {ratio:.0f}:1 (zip bomb?)"),
-                )
-                continue
-            refused = budget.take(info.file_size)
-            if refused is not None:
-                yield Item(path, info.file_size, error=refused)
-                if (
-                    isinstance(refused, MediaTooLarge)
-                    and budget.bytes >= budget.limits.max_archive_bytes
-                ):
-                    return
-                continue
-            try:
-                with archive.open(info) as member:
-                    data = member.read(info.file_size + 1)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-                yield Item(path, info.file_size, error=CorruptMedia(f"cannot read member: {exc}"))
-                continue
-            yield from _expand(path, data, budget, depth)
-
-
-def _walk_tar(
-    display: str, opener: Callable[[], io.IOBase | str], budget: _Budget, depth: int
-) -> Iterator[Item]:
-    source = opener()
-    try:
-        if isinstance(source, str):
-            archive = tarfile.open(source, mode="r:*")  # noqa: SIM115 (closed by the with below)
-        else:
-            archive = tarfile.open(fileobj=source, mode="r:*")  # noqa: SIM115
-    except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
-        yield Item(display, 0, error=CorruptMedia(f"cannot open tar archive: {exc}"))
-        return
-    with archive:
-        try:
-            members = sorted(archive.getmembers(), key=lambda m: m.name)
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            yield Item(display, 0, error=CorruptMedia(f"cannot list tar archive: {exc}"))
-            return
-        for member in members:
-            if member.isdir():
-                continue
-            path = f"{display}{ARCHIVE_SEPARATOR}{member.name}"
-            unsafe = _unsafe_name(member.name)
-            if unsafe is None and not member.isfile():
-                unsafe = "link or device, not a regular file"
-            if unsafe is not None:
-                yield Item(path, member.size, error=UnsafeArchiveMember(f"unsafe member: {unsafe}"))
-                continue
-            refused = budget.take(member.size)
-            if refused is not None:
-                yield Item(path, member.size, error=refused)
-                continue
-            try:
-                handle = archive.extractfile(member)
-                data = handle.read(member.size + 1) if handle else b""
-            except (tarfile.TarError, OSError, EOFError) as exc:
-                yield Item(path, member.size, error=CorruptMedia(f"cannot read member: {exc}"))
-                continue
-            yield from _expand(path, data, budget, depth)
-
-
-def _expand(path: str, data: bytes, budget: _Budget, depth: int) -> Iterator[Item]:
-    """A member's bytes as an item, or, for a nested archive, its members."""
-    if is_archive_name(path) and depth < budget.limits.max_archive_depth:
-        yield from _walk_archive(path, lambda: io.BytesIO(data), budget, depth + 1)
-    else:
-        yield Item(path, len(data), data=data)
-
-
-def _walk_archive(
-    display: str, opener: Callable[[], io.IOBase | str], budget: _Budget, depth: int
-) -> Iterator[Item]:
-    if display.lower().endswith(_ZIP_SUFFIXES):
-        yield from _walk_zip(display, opener, budget, depth)
-    else:
-        yield from _walk_tar(display, opener, budget, depth)
-
-
-def _walk_path(path: Path, limits: Limits, seen: set[str]) -> Iterator[Item]:
-    try:
-        info = path.lstat()
-    except OSError as exc:
-        yield Item(str(path), 0, error=CorruptMedia(f"cannot stat: {exc.strerror or exc}"))
-        return
-    if stat.S_ISLNK(info.st_mode):
-        # follow links to files, but never into a folder loop
-        try:
-            info = path.stat()
-        except OSError:
-            yield Item(str(path), 0, error=CorruptMedia("broken symbolic link"))
-            return
-        if stat.S_ISDIR(info.st_mode):
-            real = os.path.realpath(path)
-            if real in seen:
-                return
-            seen.add(real)
-    if stat.S_ISDIR(info.st_mode):
-        try:
-            children = sorted(os.scandir(path), key=lambda e: e.name)
-        except OSError as exc:
-            yield Item(
-                str(path), 0, error=CorruptMedia(f"cannot list folder: {exc.strerror or exc}")
-            )
-            return
-        for child in children:
-            yield from _walk_path(Path(child.path), limits, seen)
-        return
-    if not stat.S_ISREG(info.st_mode):
-        return
-    real = str(path)
-    display = _display(real)
-    if is_archive_name(real):
-        if info.st_size == 0:
-            yield Item(display, 0, error=CorruptMedia("empty archive file (0 bytes)"))
-            return
-        yield from _walk_archive(display, lambda: real, _Budget(limits), 1)
-        return
-    yield Item(display, info.st_size, fs_path=real)
+def _unique_roots(paths: list[str] | list[Path]) -> list[tuple[str, str]]:
+    """(absolute path as given, real path) per root, leaving out repeats and roots inside
+    another root's folder: those are walked once, as part of it."""
+    roots = [(os.path.abspath(p), os.path.realpath(p)) for p in paths]
+    kept: list[tuple[str, str]] = []
+    for given, real in roots:
+        repeat = any(real == other for _, other in kept)
+        nested = any(real.startswith(other.rstrip("/") + "/") for _, other in roots)
+        if not repeat and not nested:
+            kept.append((given, real))
+    return kept
 
 
 def walk(paths: list[str] | list[Path], limits: Limits = DEFAULT_LIMITS) -> Iterator[Item]:
@@ -261,6 +62,113 @@ def walk(paths: list[str] | list[Path], limits: Limits = DEFAULT_LIMITS) -> Iter
 
     Paths are made absolute so a record names the same file wherever the scan is run from.
     """
-    seen: set[str] = set()
-    for raw in paths:
-        yield from _walk_path(Path(os.path.abspath(raw)), limits, seen)
+    roots = _unique_roots(paths)
+    inside = _Roots([real for _, real in roots])
+    held = HeldBytes(limits.max_held_bytes)
+    shown = UniqueNames()  # two roots may differ only where escaping makes them equal
+    for given, real in roots:
+        display = shown.claim(escape_name(given))
+        yield from _walk_root(given, display, real, inside, limits, held)
+
+
+def _walk_root(
+    given: str, display: str, real: str, inside: _Roots, limits: Limits, held: HeldBytes
+) -> Iterator[Item]:
+    try:
+        info = os.stat(real)
+    except OSError as exc:
+        if os.path.islink(given):
+            error: MediaError = SymlinkNotFollowed("broken symbolic link: nothing to read")
+        else:
+            error = MediaError(f"cannot stat: {exc.strerror or exc}")
+        yield Item(display, 0, error=error)
+        return
+    if stat.S_ISDIR(info.st_mode):
+        yield from _walk_tree(real, display, inside, limits, held)
+    elif stat.S_ISREG(info.st_mode):
+        yield from _file(real, display, info.st_size, limits, held)
+    else:
+        yield Item(display, 0, error=not_regular(info.st_mode))
+
+
+def _children(fs_path: str, display: str) -> Iterator[tuple[str, str] | Item]:
+    """A folder's entries as (path on disk, display path), sorted by name."""
+    try:
+        with os.scandir(fs_path) as entries:
+            names = sorted(entry.name for entry in entries)
+    except OSError as exc:
+        yield Item(display, 0, error=MediaError(f"cannot list folder: {exc.strerror or exc}"))
+        return
+    # names are unique on disk; shown ones can only collide where escaping changed one
+    escaped = any(escape_name(name) != name for name in names)
+    unique = UniqueNames() if escaped else None
+    prefix = display.rstrip("/")
+    for name in names:
+        shown = escape_name(name)
+        yield os.path.join(fs_path, name), f"{prefix}/{unique.claim(shown) if unique else shown}"
+
+
+def _walk_tree(
+    fs_root: str, display_root: str, inside: _Roots, limits: Limits, held: HeldBytes
+) -> Iterator[Item]:
+    stack = [_children(fs_root, display_root)]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        if isinstance(entry, Item):
+            yield entry
+            continue
+        fs_path, display = entry
+        try:
+            info = os.lstat(fs_path)
+        except OSError as exc:
+            yield Item(display, 0, error=MediaError(f"cannot stat: {exc.strerror or exc}"))
+            continue
+        mode = info.st_mode
+        if stat.S_ISLNK(mode):
+            yield _link(fs_path, display, inside)
+        elif stat.S_ISDIR(mode):
+            stack.append(_children(fs_path, display))
+        elif stat.S_ISREG(mode):
+            yield from _file(fs_path, display, info.st_size, limits, held)
+        else:
+            yield Item(display, 0, error=not_regular(mode))
+
+
+def _link(fs_path: str, display: str, inside: _Roots) -> Item:
+    """A symbolic link below a root: recorded, never read through."""
+    try:
+        target = escape_name(os.readlink(fs_path))
+    except OSError:
+        target = "?"
+    real = os.path.realpath(fs_path)
+    if not inside.contain(real):
+        return Item(
+            display,
+            0,
+            error=OutsideRoot(
+                f"symbolic link to a path outside the scanned folders ({target}): not read"
+            ),
+        )
+    if not os.path.exists(real):
+        return Item(
+            display, 0, error=SymlinkNotFollowed(f"broken symbolic link (to {target}): not read")
+        )
+    what = "folder" if os.path.isdir(real) else "file"
+    return Item(
+        display,
+        0,
+        error=SymlinkNotFollowed(
+            f"symbolic link to the {what} {target} inside the scanned folders: not read "
+            f"through the link, the {what} is scanned under its own path"
+        ),
+    )
+
+
+def _file(fs_path: str, display: str, size: int, limits: Limits, held: HeldBytes) -> Iterator[Item]:
+    if is_archive_name(fs_path):
+        yield from walk_archive(display, fs_path, size, limits, held)
+    else:
+        yield Item(display, size, fs_path=fs_path)
