@@ -28,6 +28,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -72,7 +73,8 @@ def _png_bomb() -> bytes:
 
 def _zip(members: list[tuple[str, bytes]]) -> bytes:
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as archive:
+        warnings.simplefilter("ignore")  # duplicate names are the point
         for name, data in members:
             archive.writestr(zipfile.ZipInfo(name), data)
     return out.getvalue()
@@ -178,6 +180,14 @@ def _records(db: Path) -> list[tuple[str, str | None]]:
         ).fetchall()
 
 
+def _stored(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return int(conn.execute("select count(*) from file_record").fetchone()[0])
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--normal", type=int, default=5000)
@@ -198,16 +208,18 @@ def main() -> None:
         print(f"uninterrupted scan: {len(reference)} records in {full:.1f} s")
 
         db = Path(tmp) / "soak.db"
-        left_behind, peak, kills, runs = 0, {}, 0, 0
+        # random moments spread over the work: kill when the stored records pass a target
+        targets = sorted(rng.uniform(0.02, 0.95) * len(reference) for _ in range(args.kills))
+        left_behind, peak, kills, runs, moments = 0, {}, 0, 0, []
         while True:
             runs += 1
+            started = time.monotonic()
             proc = subprocess.Popen(
                 _scan(folder, db), start_new_session=True,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
-            moment = rng.uniform(0.3, max(1.0, full * 0.8)) if kills < args.kills else None
-            deadline = time.monotonic() + (moment if moment is not None else 3600)
-            while proc.poll() is None and time.monotonic() < deadline:
+            target = targets[kills] if kills < len(targets) else None
+            while proc.poll() is None and (target is None or _stored(db) < target):
                 for pid, kb in _rss_kb(_members(proc.pid)).items():
                     role = "scan" if pid == proc.pid else "worker"
                     peak[role] = max(peak.get(role, 0), kb)
@@ -224,7 +236,8 @@ def main() -> None:
             left_behind += len(left)
             for pid in left:
                 os.kill(pid, 9)
-            print(f"kill {kills} after {moment:.1f} s: {len(left)} processes left behind")
+            moments.append(f"{_stored(db):,} ({time.monotonic() - started:.1f} s)")
+            print(f"kill {kills} at {moments[-1]}: {len(left)} processes left behind")
         assert proc.returncode == 0, f"the last run exited {proc.returncode}"
         soaked = _records(db)
     same = soaked == reference
@@ -237,7 +250,8 @@ def main() -> None:
         f"- folder: {args.normal:,} synthetic JPEGs and {args.hostile} hostile files (plus a",
         "  link to /etc/passwd, a link out of the folder, a link loop and a FIFO)",
         f"- uninterrupted scan: {len(reference):,} records in {full:.1f} s",
-        f"- killed {kills} times (SIGKILL to the scan process alone), {runs} runs in all",
+        f"- killed {kills} times (SIGKILL to the scan process alone), {runs} runs in all; "
+        f"records stored at each kill: {', '.join(moments)}",
         f"- records after resuming: {len(soaked):,}; same paths and md5s as the uninterrupted "
         f"scan: {'yes' if same else 'NO'}",
         f"- processes left behind after the kills: {left_behind}",
