@@ -5,8 +5,10 @@ applied, the first frame of animations, the size of the stored original, and how
 pixels were reduced on the way (``scale``) so that hashers can account for it.
 
 Safety: the pixel count is read from the header and checked before any pixel is decoded (a
-decompression bomb costs nothing), Pillow's own bomb check is turned into ``MediaTooLarge``,
-and PostScript (EPS) is refused because Pillow would hand it to Ghostscript.
+decompression bomb costs nothing), as is the count per byte of the file on large images (a
+few hundred bytes cannot hold a real 150-megapixel picture), Pillow's own bomb check is turned
+into ``MediaTooLarge``, and PostScript (EPS) is refused because Pillow would hand it to
+Ghostscript.
 
 Colour: every Pillow mode (1, L, LA, P, PA, I, I;16, F, CMYK, YCbCr, LAB, HSV, RGBA ...) comes
 out as RGB the way ``Image.convert("RGB")`` makes it, so transparency is *dropped*, not
@@ -24,6 +26,7 @@ block-averaged by an integer factor (``Image.reduce``). ``scale`` records the to
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -65,6 +68,20 @@ _AXES: dict[int, tuple[tuple[int, bool], tuple[int, bool]]] = {
 _REFUSED_FORMATS = frozenset({"EPS"})
 _HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 _EXIF_ORIENTATION = 0x0112
+#: what Pillow's decoders raise on damaged data: OSError ("image file is truncated"),
+#: SyntaxError (bad headers), struct.error (a chunk shorter than its fields), RuntimeError
+#: (libavif's "Failed to decode image") and the rest
+_DAMAGED = (
+    OSError,
+    RuntimeError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    struct.error,
+)
 
 
 @dataclass(frozen=True)
@@ -159,6 +176,14 @@ def _open(data: bytes, limits: Limits) -> Image.Image:
             f"{limits.max_pixels:,} (decompression bomb?); raise Limits.max_pixels only for "
             "files you trust"
         )
+    pixels = width * height
+    if pixels > limits.pixels_per_byte_above and pixels > limits.max_pixels_per_byte * len(data):
+        raise MediaTooLarge(
+            f"{width}x{height} = {pixels:,} pixels from {len(data):,} bytes, "
+            f"{pixels // len(data):,} pixels a byte: more than the limit of "
+            f"{limits.max_pixels_per_byte:,} that real images stay under (decompression bomb?); "
+            "raise Limits.max_pixels_per_byte only for files you trust"
+        )
     if width < 1 or height < 1:
         raise CorruptMedia(f"the header declares an empty image ({width}x{height})")
     return image
@@ -219,7 +244,11 @@ def decode_image(
         raise UnsupportedMedia(
             "not an image format needle can decode (JPEG, PNG, GIF, WebP, TIFF, BMP ...)"
         ) from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError) as exc:
+    except NotImplementedError as exc:  # a variant of a format Pillow reads (DDS pixel formats)
+        raise UnsupportedMedia(
+            f"a variant of this image format Pillow cannot decode: {exc}"
+        ) from None
+    except _DAMAGED as exc:
         raise CorruptMedia(f"cannot decode image, the file looks damaged: {exc}") from None
     except MemoryError:
         raise MediaTooLarge("not enough memory to decode this image") from None

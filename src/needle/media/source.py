@@ -14,10 +14,12 @@ before it is inflated.
 from __future__ import annotations
 
 import io
+import lzma
 import os
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -30,6 +32,9 @@ __all__ = ["ARCHIVE_SEPARATOR", "Item", "is_archive_name", "walk"]
 ARCHIVE_SEPARATOR = "!"
 _ZIP_SUFFIXES = (".zip", ".cbz")
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+#: what reading a damaged archive raises besides the archive modules' own errors: the
+#: decompressors' (zlib.error and lzma.LZMAError are not OSError; bz2 raises OSError)
+_INFLATE_ERRORS = (zlib.error, lzma.LZMAError, EOFError)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ def is_archive_name(name: str) -> bool:
 
 def _unsafe_name(name: str) -> str | None:
     """Why an archive member name must not be trusted, or None when it is fine."""
+    if not name:
+        return "empty name"
     if "\x00" in name:
         return "name contains a NUL byte"
     posix = PurePosixPath(name.replace("\\", "/"))
@@ -112,13 +119,13 @@ def _walk_zip(
 ) -> Iterator[Item]:
     try:
         archive = zipfile.ZipFile(opener())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         yield Item(display, 0, error=CorruptMedia(f"cannot open zip archive: {exc}"))
         return
     with archive:
         infos = sorted(archive.infolist(), key=lambda i: i.filename)
         for info in infos:
-            if info.is_dir():
+            if info.filename.endswith("/"):  # a folder (ZipInfo.is_dir fails on an empty name)
                 continue
             path = f"{display}{ARCHIVE_SEPARATOR}{info.filename}"
             unsafe = _unsafe_name(info.filename)
@@ -150,7 +157,13 @@ def _walk_zip(
             try:
                 with archive.open(info) as member:
                     data = member.read(info.file_size + 1)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            except (
+                zipfile.BadZipFile,
+                OSError,
+                ValueError,
+                NotImplementedError,
+                *_INFLATE_ERRORS,
+            ) as exc:
                 yield Item(path, info.file_size, error=CorruptMedia(f"cannot read member: {exc}"))
                 continue
             yield from _expand(path, data, budget, depth)
@@ -165,13 +178,13 @@ def _walk_tar(
             archive = tarfile.open(source, mode="r:*")  # noqa: SIM115 (closed by the with below)
         else:
             archive = tarfile.open(fileobj=source, mode="r:*")  # noqa: SIM115
-    except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
+    except (tarfile.TarError, OSError, ValueError, *_INFLATE_ERRORS) as exc:
         yield Item(display, 0, error=CorruptMedia(f"cannot open tar archive: {exc}"))
         return
     with archive:
         try:
             members = sorted(archive.getmembers(), key=lambda m: m.name)
-        except (tarfile.TarError, OSError, EOFError) as exc:
+        except (tarfile.TarError, OSError, *_INFLATE_ERRORS) as exc:
             yield Item(display, 0, error=CorruptMedia(f"cannot list tar archive: {exc}"))
             return
         for member in members:
@@ -191,7 +204,7 @@ def _walk_tar(
             try:
                 handle = archive.extractfile(member)
                 data = handle.read(member.size + 1) if handle else b""
-            except (tarfile.TarError, OSError, EOFError) as exc:
+            except (tarfile.TarError, OSError, *_INFLATE_ERRORS) as exc:
                 yield Item(path, member.size, error=CorruptMedia(f"cannot read member: {exc}"))
                 continue
             yield from _expand(path, data, budget, depth)
