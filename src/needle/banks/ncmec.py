@@ -190,6 +190,14 @@ class NcmecFormat:
                 f"refused NCMEC XML file: it declares entities or external references ({exc}), "
                 "which a hash list never needs and which can exhaust memory or read local files"
             ) from None
+        except (LookupError, ValueError) as exc:
+            # expat refuses an encoding it does not know or cannot stream (the XML declaration's
+            # encoding="..."): LookupError "unknown encoding", ValueError "multi-byte encodings"
+            if isinstance(exc, ValueError) and "encoding" not in str(exc):
+                raise
+            raise BankFormatError(
+                f"not a readable NCMEC hash-sharing XML file: {exc}; NCMEC files are UTF-8"
+            ) from None
         if target.root is None or target.root.tag != "queryResult":
             found = target.root.tag if target.root is not None else "nothing"
             raise BankFormatError(
