@@ -192,6 +192,19 @@ def test_bzip2_damage_is_still_reported(tmp_path: Path) -> None:
     assert isinstance(item.error, CorruptMedia)
 
 
+def test_encrypted_zip_member_is_recorded_as_unsupported(tmp_path: Path) -> None:
+    """zipfile raises RuntimeError ("password required") for an encrypted member."""
+    data = bytearray(_zip(zipfile.ZIP_STORED))
+    for header, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local, central
+        at = data.index(header) + flags_at
+        data[at] |= 0x01
+    path = tmp_path / "case.zip"
+    path.write_bytes(bytes(data))
+    (item,) = walk([path])
+    assert item.path == f"{path}!photo.png" and item.size == len(_PAYLOAD)
+    assert isinstance(item.error, UnsupportedMedia) and "encrypted" in str(item.error)
+
+
 def test_member_without_a_name_is_unsafe(tmp_path: Path) -> None:
     """A zip entry named "" made ``ZipInfo.is_dir`` raise ``IndexError``; a tar member named
     "" was read as a file called ``case.tar!``. Both are refused like other unsafe names."""

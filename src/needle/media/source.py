@@ -24,7 +24,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from needle.errors import CorruptMedia, MediaError, MediaTooLarge, UnsafeArchiveMember
+from needle.errors import (
+    CorruptMedia,
+    MediaError,
+    MediaTooLarge,
+    UnsafeArchiveMember,
+    UnsupportedMedia,
+)
 from needle.media.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["ARCHIVE_SEPARATOR", "Item", "is_archive_name", "walk"]
@@ -135,6 +141,16 @@ def _walk_zip(
             if unsafe is not None:
                 yield Item(
                     path, info.file_size, error=UnsafeArchiveMember(f"unsafe member: {unsafe}")
+                )
+                continue
+            if info.flag_bits & 0x1:  # APPNOTE 4.4.4 bit 0: encrypted (zipfile raises RuntimeError)
+                yield Item(
+                    path,
+                    info.file_size,
+                    error=UnsupportedMedia(
+                        "encrypted archive member: needle cannot read it without the password; "
+                        "its name and size are recorded"
+                    ),
                 )
                 continue
             ratio = info.file_size / max(info.compress_size, 1)
