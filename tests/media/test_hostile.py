@@ -64,14 +64,22 @@ def _avif_without_primary_item() -> bytes:
     return bytes(data)
 
 
+def _jp2_box_longer_than_any_file() -> bytes:
+    """A JPEG 2000 signature box, then a box whose 64-bit length (``XLBox``) is 2**64 - 1:
+    Pillow seeks past it and ``OverflowError`` escapes."""
+    signature = struct.pack(">I4s", 12, b"jP  ") + b"\r\n\x87\n"
+    return signature + struct.pack(">I4sQ", 1, b"ftyp", 2**64 - 1) + b"jp2 "
+
+
 @pytest.mark.parametrize(
     ("make", "error"),
     [
         (_empty_trns_after_idat, CorruptMedia),
         (_dds_unknown_pixel_format, UnsupportedMedia),
         (_avif_without_primary_item, CorruptMedia),
+        (_jp2_box_longer_than_any_file, CorruptMedia),
     ],
-    ids=["png-empty-trns", "dds-unknown-pixel-format", "avif-missing-item"],
+    ids=["png-empty-trns", "dds-unknown-pixel-format", "avif-missing-item", "jp2-box-length"],
 )
 @pytest.mark.parametrize("draft_size", [None, 512])
 def test_damaged_image_is_a_media_error(

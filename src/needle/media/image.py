@@ -70,10 +70,12 @@ _HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 _EXIF_ORIENTATION = 0x0112
 #: what Pillow's decoders raise on damaged data: OSError ("image file is truncated"),
 #: SyntaxError (bad headers), struct.error (a chunk shorter than its fields), RuntimeError
-#: (libavif's "Failed to decode image") and the rest
+#: (libavif's "Failed to decode image"), ArithmeticError (OverflowError from a JPEG 2000 box
+#: whose 64-bit length no seek can take) and the rest
 _DAMAGED = (
     OSError,
     RuntimeError,
+    ArithmeticError,
     SyntaxError,
     ValueError,
     EOFError,
