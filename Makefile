@@ -2,8 +2,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SHARED ?= ../shared/testdata
+# `make fuzz`: every harness in fuzz/ for FUZZ_SECONDS each (docs/reliability.md)
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
 
-.PHONY: demo test lint typecheck unit bench setup clean
+.PHONY: demo test lint typecheck unit bench fuzz setup clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -12,8 +15,8 @@ demo: setup
 	$(PY) -m needle.demo --out demo-out
 
 lint: setup
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench fuzz
+	$(VENV)/bin/ruff format --check src tests bench fuzz
 
 typecheck: setup
 	$(VENV)/bin/mypy
@@ -31,5 +34,8 @@ test: lint typecheck unit
 bench: setup
 	$(PY) bench/run_all.py
 
+fuzz: setup
+	$(PY) fuzz/runner.py --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) $(FUZZ_HARNESSES)
+
 clean:
-	rm -rf $(VENV) demo-out needle.db .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) demo-out needle.db .mypy_cache .ruff_cache .pytest_cache fuzz/seeds

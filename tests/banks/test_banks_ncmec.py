@@ -191,3 +191,34 @@ def test_types_it_cannot_hold_are_counted(tmp_path: Path, hashes: Any) -> None:
     assert exported.dropped_labels == 1
     with pytest.raises(BankError, match="md5, sha1 and pdq"):
         NcmecFormat().write(entries, io.BytesIO())
+
+
+def test_two_records_sharing_an_id_are_written_apart() -> None:
+    """Found by fuzz/bank_ncmec.py: records of one id but different members and times were
+    merged into one on export, and one's member and timestamp were lost."""
+    import io
+
+    from needle.banks import registry
+
+    def image(kind: str, value: str, when: str, member: str) -> str:
+        return (
+            f'<image><member id="42">{member}</member><timestamp>{when}</timestamp>'
+            f"<id>image1</id><fingerprints><{kind}>{value}</{kind}></fingerprints></image>"
+        )
+
+    # the first record has no md5, so a writer keyed on the id alone put the second's md5 in it
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><queryResult><images count="2">'
+        + image("sha1", "a" * 40, "2017-10-24T15:00:00Z", "One")
+        + image("md5", "b" * 32, "2018-01-01T00:00:00Z", "Two")
+        + "</images></queryResult>"
+    )
+    fmt = registry.get("ncmec")
+    first = fmt.read(io.BytesIO(xml.encode()), filename="h.xml").entries
+    out = io.BytesIO()
+    fmt.write(first, out)
+    again = fmt.read(io.BytesIO(out.getvalue()), filename="h.xml").entries
+    assert {(e.value, e.meta["timestamp"], e.meta["member"]) for e in again} == {
+        ("a" * 40, "2017-10-24T15:00:00Z", "One"),
+        ("b" * 32, "2018-01-01T00:00:00Z", "Two"),
+    }

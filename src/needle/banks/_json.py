@@ -38,6 +38,8 @@ def load_json(data: bytes, what: str) -> tuple[str, Any]:
         ) from None
     except RecursionError:
         raise BankFormatError(f"not a {what} file: JSON nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4300)
+        raise BankFormatError(f"not a {what} file: {exc}") from None
 
 
 def json_scalar(value: Any) -> str:
@@ -74,13 +76,19 @@ class _PositionDecoder(json.JSONDecoder):
 
 
 class RecordLines:
-    """1-based start lines of the records (list elements) in a JSON text, found on first use."""
+    """1-based start lines of the records (list elements) in a JSON text, found on first use.
+
+    0 when the line cannot be found: the pure-Python scanner needs several stack frames per
+    level of nesting where the C parser needs one, so a document the C parser read can be
+    too deeply nested for it.
+    """
 
     def __init__(self, text: str) -> None:
         self._text = text
         self._tree: Any = None
         self._starts: dict[int, list[int]] = {}
         self._newlines: list[int] | None = None
+        self._unknown = False
 
     def line(self, path: Sequence[str | int]) -> int:
         """Line on which the list element at ``path`` (keys and indexes from the root) starts.
@@ -88,8 +96,13 @@ class RecordLines:
         The last step of ``path`` must be an index into a list.
         """
         if self._newlines is None:
-            self._tree = _PositionDecoder(self._starts).decode(self._text)
             self._newlines = [i for i, char in enumerate(self._text) if char == "\n"]
+            try:
+                self._tree = _PositionDecoder(self._starts).decode(self._text)
+            except RecursionError:
+                self._unknown = True
+        if self._unknown:
+            return 0
         *parents, index = path
         node = self._tree
         for step in parents:

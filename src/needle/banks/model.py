@@ -34,13 +34,14 @@ class BankEntry:
 
 @dataclass(frozen=True)
 class ImportProblem:
-    """A line or record that was skipped, and why. ``line`` is 1-based."""
+    """A line or record that was skipped, and why. ``line`` is 1-based; 0 when it could not be
+    told (a JSON record inside a document nested too deeply to re-read for positions)."""
 
     line: int
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return f"line {self.line}: {self.message}" if self.line else self.message
 
 
 @dataclass

@@ -190,6 +190,14 @@ class NcmecFormat:
                 f"refused NCMEC XML file: it declares entities or external references ({exc}), "
                 "which a hash list never needs and which can exhaust memory or read local files"
             ) from None
+        except (LookupError, ValueError) as exc:
+            # expat refuses an encoding it does not know or cannot stream (the XML declaration's
+            # encoding="..."): LookupError "unknown encoding", ValueError "multi-byte encodings"
+            if isinstance(exc, ValueError) and "encoding" not in str(exc):
+                raise
+            raise BankFormatError(
+                f"not a readable NCMEC hash-sharing XML file: {exc}; NCMEC files are UTF-8"
+            ) from None
         if target.root is None or target.root.tag != "queryResult":
             found = target.root.tag if target.root is not None else "nothing"
             raise BankFormatError(
@@ -206,7 +214,9 @@ class NcmecFormat:
         root = ET.Element("queryResult", {"xmlns": NAMESPACE})
         groups: dict[str, ET.Element] = {"image": ET.Element("images")}
         groups["video"] = ET.Element("videos")
-        records: dict[tuple[str, str], ET.Element] = {}  # (kind, NCMEC id) -> its element
+        records: dict[
+            tuple[str, str, tuple[str, ...], tuple[tuple[str, str], ...]], ET.Element
+        ] = {}
         for entry in entries:
             if entry.signal_type not in _FINGERPRINTS or (
                 signal_type is not None and entry.signal_type != signal_type
@@ -217,13 +227,16 @@ class NcmecFormat:
                 )
             kind = "video" if entry.meta.get("entry_type") == "video" else "image"
             record_id = entry.meta.get("id", "")
-            record = records.get((kind, record_id)) if record_id else None
+            # one record per id *and* what it says: two records sharing an id (a damaged or
+            # hostile file) are written apart, so neither's member or timestamp is lost
+            key = (kind, record_id, entry.labels, tuple(sorted(entry.meta.items())))
+            record = records.get(key) if record_id else None
             fingerprints = record.find("fingerprints") if record is not None else None
             if fingerprints is None or fingerprints.find(entry.signal_type) is not None:
                 record = self._element(kind, entry)
                 groups[kind].append(record)
                 if record_id:
-                    records.setdefault((kind, record_id), record)
+                    records.setdefault(key, record)
                 fingerprints = ET.SubElement(record, "fingerprints")
             ET.SubElement(fingerprints, entry.signal_type).text = entry.value
             if entry.meta.get("PhotoDNA") and fingerprints.find("pdna") is None:

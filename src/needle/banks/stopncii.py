@@ -142,5 +142,5 @@ def _decoded(raw: str) -> Any:
     """A meta string holding compact JSON back to its value; text that is not JSON as is."""
     try:
         return json.loads(raw)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or an integer too long to convert: kept as text
         return raw

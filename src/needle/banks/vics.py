@@ -47,15 +47,34 @@ _HASH_FIELDS = {"md5": "md5", "sha1": "sha1"}
 _META_KEYS = ("MediaID", "PhotoDNA")
 
 
-def _field(record: Mapping[str, Any], name: str) -> Any:
-    """``record[name]`` matched without regard to case (tools write ``Md5``, ``MD5`` ...)."""
+def _key(record: Mapping[str, Any], name: str) -> str | None:
+    """The key of ``record`` that spells ``name`` without regard to case (tools write ``Md5``,
+    ``MD5`` ...), or None."""
     if name in record:
-        return record[name]
+        return name
     lowered = name.lower()
-    for key, value in record.items():
+    for key in record:
         if key.lower() == lowered:
-            return value
+            return key
     return None
+
+
+def _field(record: Mapping[str, Any], name: str) -> Any:
+    """``record[name]`` matched without regard to case."""
+    key = _key(record, name)
+    return None if key is None else record[key]
+
+
+def _media_number(text: str) -> int | None:
+    """A ``MediaID`` as the integer VICS writes, when it reads back the same ("12", not "012",
+    "٣" or a number too long for ``int``); other IDs are written as the strings they are."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    try:
+        number = int(text)
+    except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
+        return None
+    return number if str(number) == text else None
 
 
 def _category(entry: BankEntry) -> int | None:
@@ -110,12 +129,13 @@ class VicsFormat:
     ) -> Iterator[tuple[list[str | int], Any]]:
         """(path, media record) for every media record, inside cases or not."""
         for i, item in enumerate(value):
-            media = _field(item, "Media") if isinstance(item, dict) else None
-            if media is None:
+            key = _key(item, "Media") if isinstance(item, dict) else None
+            media = item[key] if key is not None else None
+            if key is None or media is None:
                 yield ["value", i], item
             elif isinstance(media, list):
                 for j, record in enumerate(media):
-                    yield ["value", i, "Media", j], record
+                    yield ["value", i, key, j], record
             else:
                 collector.problem(
                     lines.line(["value", i]), f"case value[{i}]: 'Media' is not a list"
@@ -183,8 +203,8 @@ class VicsFormat:
         self, entries: Iterable[BankEntry], stream: IO[bytes], *, signal_type: str | None = None
     ) -> None:
         entries = list(entries)
-        numbers = [int(e.meta["MediaID"]) for e in entries if e.meta.get("MediaID", "").isdigit()]
-        next_id = max(numbers, default=0) + 1
+        numbers = [_media_number(e.meta.get("MediaID", "")) for e in entries]
+        next_id = max((n for n in numbers if n is not None), default=0) + 1
         records: list[dict[str, Any]] = []
         by_id: dict[str, dict[str, Any]] = {}
         for entry in entries:
@@ -197,19 +217,27 @@ class VicsFormat:
                 )
             field = entry.signal_type.upper()
             media_id = entry.meta.get("MediaID")
+            category, photodna = _category(entry), entry.meta.get("PhotoDNA") or None
             record = by_id.get(media_id) if media_id is not None else None
-            if record is None or field in record:
+            # join the md5 and sha1 of one media again, only when nothing of either is lost:
+            # entries that share a MediaID but not a category or PhotoDNA get a record each
+            if (
+                record is None
+                or field in record
+                or record.get("Category") != category
+                or record.get("PhotoDNA") != photodna
+            ):
                 if media_id is None:
                     media_id, next_id = str(next_id), next_id + 1
-                record = {"MediaID": int(media_id) if media_id.isdigit() else media_id}
+                number = _media_number(media_id)
+                record = {"MediaID": media_id if number is None else number}
+                if category is not None:
+                    record["Category"] = category
+                if photodna is not None:
+                    record["PhotoDNA"] = photodna
                 records.append(record)
                 by_id.setdefault(media_id, record)
-            category = _category(entry)
-            if category is not None:
-                record.setdefault("Category", category)
             record[field] = entry.value.upper()
-            if entry.meta.get("PhotoDNA"):
-                record.setdefault("PhotoDNA", entry.meta["PhotoDNA"])
         doc = {"@odata.context": CONTEXT_2_0, "value": records}
         stream.write(json.dumps(doc, indent=1, ensure_ascii=False).encode())
         stream.write(b"\n")

@@ -71,6 +71,8 @@ def read_labels(csv_path: str | Path, column: str) -> tuple[list[LabelRow], list
         text = file.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError(f"cannot read {file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     reader = csv.DictReader(text.splitlines())
     header = [h.strip().lower() for h in reader.fieldnames or []]
     if "path" not in header or column not in header:

@@ -208,6 +208,8 @@ def _unsafe_name(name: str) -> str | None:
     """Why an archive member name must not be trusted, or None when it is fine."""
     if "\x00" in name:
         return "name contains a NUL byte"
+    if not name.strip("/\\"):  # "" would be read as the archive itself ("case.zip!")
+        return "empty name"
     posix = PurePosixPath(name.replace("\\", "/"))
     if posix.is_absolute() or (len(name) > 1 and name[1] == ":"):
         return "absolute path"

@@ -183,6 +183,14 @@ def _open(data: bytes, limits: Limits) -> Image.Image:
             f"{limits.max_pixels:,} (decompression bomb?); raise Limits.max_pixels only for "
             "files you trust"
         )
+    pixels = width * height
+    if pixels > limits.pixels_per_byte_above and pixels > limits.max_pixels_per_byte * len(data):
+        raise MediaTooLarge(
+            f"{width}x{height} = {pixels:,} pixels from {len(data):,} bytes, "
+            f"{pixels // len(data):,} pixels a byte: more than the limit of "
+            f"{limits.max_pixels_per_byte:,} that real images stay under (decompression bomb?); "
+            "raise Limits.max_pixels_per_byte only for files you trust"
+        )
     if width < 1 or height < 1:
         raise CorruptMedia(f"the header declares an empty image ({width}x{height})")
     if image.format in _JPEG_FORMATS and data.count(_SOS) > limits.max_jpeg_scans:
@@ -285,6 +293,10 @@ def _decoding() -> Iterator[None]:
         ) from None
     except MemoryError:
         raise MediaTooLarge("not enough memory to decode this image") from None
+    except NotImplementedError as exc:  # a variant of a format Pillow reads (DDS pixel formats)
+        raise UnsupportedMedia(
+            f"a variant of this image format Pillow cannot decode: {exc}"
+        ) from None
     except Exception as exc:  # any failure of a decoder on hostile bytes is this file's own
         raise CorruptMedia(f"cannot decode image, the file looks damaged: {exc}") from None
 

@@ -25,6 +25,14 @@ class Limits:
     #: 178,956,970 pixels: Pillow's own bomb-error level (``Image.MAX_IMAGE_PIXELS * 2``),
     #: checked from the header before any pixel is decoded. RGB at this size is 537 MB.
     max_pixels: int = 178_956_970
+    #: 1,024 pixels a byte, checked on images over ``pixels_per_byte_above`` pixels: deflate
+    #: (PNG) expands at most 1032:1, about 344 RGB pixels a byte; a JPEG needs a few bits per
+    #: 8 x 8 block. A 516-byte animated WebP whose canvas is 6,488,096 x 24 (300,000 pixels a
+    #: byte) took Pillow 30 s and 2.5 GB to decode (found by fuzz/image_signals.py). Only blank
+    #: pages in 1-bit or lossless formats come near this, and their PDQ carries nothing.
+    max_pixels_per_byte: int = 1024
+    #: 32 MP. Images up to this size decode in about a second whatever their ratio.
+    pixels_per_byte_above: int = 32 * 1024 * 1024
     #: 30 s. Decoding one image may take this long; past it the file is ``too-large``. Checked
     #: between Pillow's decoding steps (a timer in the process's main thread; not armed where
     #: the program has a SIGALRM handler of its own). 178 MP decode in about 3 s.

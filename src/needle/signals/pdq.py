@@ -45,6 +45,7 @@ __all__ = [
     "PDQ",
     "PDQ_DRAFT_SIZE",
     "PDQ_MATCH_DISTANCE",
+    "PDQ_MAX_SIDE",
     "PDQ_QUALITY_FLOOR",
     "PDQ_REFERENCE_TOLERANCE",
     "bits_to_hex",
@@ -62,6 +63,18 @@ PDQ_REFERENCE_TOLERANCE = 10  # ThreatExchange pdq/README: a correct implementat
 #: stays within 2 bits of the full-resolution one on the reference and benchmark photos,
 #: at 128 it moves by up to 30 (bench/pdq_throughput.py, docs/performance.md)
 PDQ_DRAFT_SIZE = 256
+
+#: sides longer than this (at full resolution) are averaged down to at most this many pixels
+#: before hashing, and the hash is that of the reduced copy (within a few bits of the
+#: reference's: PDQ is built to survive resizing). The filter matrices are 64 x side: a few
+#: hundred bytes of PNG or WebP can declare a picture 6 million pixels wide, whose matrices
+#: would take 14 GB. No camera or scanner writes a side this long (JPEG's limit is 65,535).
+PDQ_MAX_SIDE = 65_536
+#: pictures with more pixels than this are turned into luminance a band of rows at a time, so
+#: that no full-size float copy is made (3 floats a pixel: 2 GB for 178 megapixels, the most
+#: ``Limits.max_pixels`` lets through); smaller ones in one step, as before
+_BAND_ABOVE_PIXELS = 1 << 24
+_BAND_PIXELS = 1 << 20
 
 _MIN_HASHABLE_SIDE = 5  # pdqhashing.cpp MIN_HASHABLE_DIM: smaller images hash to zero, quality 0
 _CELLS = 64  # pdqhashing.cpp: the image is reduced to 64 x 64 before the DCT
@@ -178,6 +191,35 @@ def _luma(image: Image.Image) -> np.ndarray:
     return pixels.astype(np.float32) @ _LUMA
 
 
+def _filtered_rows(image: Image.Image, rows: np.ndarray) -> np.ndarray:
+    """``rows @ Y`` for the luminance Y of ``image`` (RGB), in bands of rows when it is large."""
+    width, height = image.size
+    if width * height <= _BAND_ABOVE_PIXELS:
+        return rows @ _luma(image)
+    out = np.zeros((rows.shape[0], width), dtype=np.float32)
+    band = max(1, _BAND_PIXELS // width)
+    for top in range(0, height, band):
+        bottom = min(height, top + band)
+        out += rows[:, top:bottom] @ _luma(image.crop((0, top, width, bottom)))
+    return out
+
+
+def _bounded(image: Image.Image, x: Axis, y: Axis) -> tuple[Image.Image, Axis, Axis]:
+    """``image`` with every axis longer than ``PDQ_MAX_SIDE`` at full resolution averaged down
+    (integer block means) to at most that many pixels, then taken as full resolution."""
+    factors = [
+        -(-length // PDQ_MAX_SIDE) if axis.full > PDQ_MAX_SIDE else 1
+        for axis, length in ((x, image.width), (y, image.height))
+    ]
+    if factors != [1, 1]:
+        image = image.reduce((factors[0], factors[1]))
+    if x.full > PDQ_MAX_SIDE:
+        x = Axis(image.width, 1, False)
+    if y.full > PDQ_MAX_SIDE:
+        y = Axis(image.height, 1, False)
+    return image, x, y
+
+
 def _quality(cells: np.ndarray) -> int:
     """pdqhashing.cpp pdqImageDomainQualityMetric: significant gradients of the 64 x 64 image."""
     hundred, full_scale = np.float32(100), np.float32(255)
@@ -219,12 +261,24 @@ def _dihedral(dct: np.ndarray) -> tuple[np.ndarray, ...]:
     )
 
 
-def _signal(luma: np.ndarray, x: Axis, y: Axis, dihedral: bool) -> Signal:
+def _signal(pixels: Image.Image | np.ndarray, x: Axis, y: Axis, dihedral: bool) -> Signal:
+    """The hash of ``pixels`` (an RGB image, or a luminance array), whose axes map onto the
+    full-resolution picture as ``x`` and ``y`` say."""
     if x.full < _MIN_HASHABLE_SIDE or y.full < _MIN_HASHABLE_SIDE:
         return Signal(PDQ.name, "0" * 64, 0)
-    rows = _axis_weights(y.full, y.scale, y.reversed, luma.shape[0])
-    cols = _axis_weights(x.full, x.scale, x.reversed, luma.shape[1])
-    cells = (rows @ luma) @ cols.T
+    if x.full > PDQ_MAX_SIDE or y.full > PDQ_MAX_SIDE:
+        luma_given = not isinstance(pixels, Image.Image)
+        image = Image.fromarray(np.asarray(pixels, np.float32)) if luma_given else pixels
+        image, x, y = _bounded(image, x, y)  # type: ignore[arg-type]
+        pixels = np.asarray(image) if luma_given else image
+    if isinstance(pixels, Image.Image):
+        rows = _axis_weights(y.full, y.scale, y.reversed, pixels.height)
+        cols = _axis_weights(x.full, x.scale, x.reversed, pixels.width)
+        cells = _filtered_rows(pixels, rows) @ cols.T
+    else:
+        rows = _axis_weights(y.full, y.scale, y.reversed, pixels.shape[0])
+        cols = _axis_weights(x.full, x.scale, x.reversed, pixels.shape[1])
+        cells = (rows @ pixels) @ cols.T
     dct = _DCT @ cells @ _DCT.T
     quality = _quality(cells)
     if not dihedral:
@@ -236,7 +290,7 @@ def _signal(luma: np.ndarray, x: Axis, y: Axis, dihedral: bool) -> Signal:
 def pdq_hash(image: DecodedImage, *, dihedral: bool = True) -> Signal:
     """PDQ of a decoded image, allowing for the reduction ``decode_image`` applied."""
     x, y = image.axes()
-    return _signal(_luma(image.image), x, y, dihedral)
+    return _signal(image.image, x, y, dihedral)
 
 
 def pdq_hash_pixels(pixels: np.ndarray | Image.Image, *, dihedral: bool = True) -> Signal:
@@ -245,12 +299,12 @@ def pdq_hash_pixels(pixels: np.ndarray | Image.Image, *, dihedral: bool = True) 
     The same bits as ``pdqhash.compute`` on the same array.
     """
     if isinstance(pixels, Image.Image):
-        luma = _luma(pixels)
-    else:
-        array = np.asarray(pixels)
-        if array.ndim != 3 or array.shape[2] < 3:
-            raise ValueError(f"expected an H x W x 3 RGB array, got shape {array.shape}")
-        luma = array[..., :3].astype(np.float32) @ _LUMA
+        rgb = pixels if pixels.mode == "RGB" else pixels.convert("RGB")
+        return _signal(rgb, Axis(rgb.width, 1, False), Axis(rgb.height, 1, False), dihedral)
+    array = np.asarray(pixels)
+    if array.ndim != 3 or array.shape[2] < 3:
+        raise ValueError(f"expected an H x W x 3 RGB array, got shape {array.shape}")
+    luma = array[..., :3].astype(np.float32) @ _LUMA
     height, width = luma.shape
     return _signal(luma, Axis(width, 1, False), Axis(height, 1, False), dihedral)
 

@@ -1,0 +1,22 @@
+"""Harness: bytes as an NCMEC hash-sharing XML document ->
+``needle.banks.registry.get("ncmec").read``, then the format's own round trip (``_banks``).
+Expected: ``BankFormatError`` only.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from _banks import harness
+from _harness import main
+
+#: file names the bytes are read under, one per input (by checksum)
+FILENAMES = (
+    "ncmec.xml",
+    "query",
+)
+
+TestOneInput = harness("ncmec", FILENAMES)
+
+if __name__ == "__main__":
+    main(TestOneInput, sys.argv)
