@@ -2,7 +2,8 @@
 
 In: raw type names and hash strings as a file spells them, one record at a time.
 Out: ``BankEntry`` values normalised by their signal type, collected once each into an
-``ImportResult``, and an ``ImportProblem`` for every record that could not be used.
+``ImportResult`` (or handed to a sink a chunk at a time), and an ``ImportProblem`` for every
+record that could not be used.
 """
 
 from __future__ import annotations
@@ -10,11 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO
 
-from needle.banks.model import BankEntry, ImportProblem, ImportResult
+from needle.banks.model import (
+    MAX_KEPT_PROBLEMS,
+    BankEntry,
+    EntrySink,
+    ImportProblem,
+    ImportResult,
+)
 from needle.errors import SignalFormatError
 from needle.signals import infer_type, registry
 
 __all__ = [
+    "STREAM_CHUNK",
     "TYPE_ALIASES",
     "Collector",
     "decoded_lines",
@@ -30,9 +38,13 @@ TYPE_ALIASES: Mapping[str, str] = {
     "video_md5": "md5",
     "hash_sha1": "sha1",
     "hash_sha256": "sha256",
+    "video_sha256": "sha256",
     "hash_pdq": "pdq",
     "pdq_hash": "pdq",
 }
+
+#: entries a streaming read hands its sink at once: one INSERT's worth, a few MB of objects
+STREAM_CHUNK = 20_000
 
 
 def shorten(text: str, limit: int = 60) -> str:
@@ -75,11 +87,20 @@ class Collector:
 
     A value seen again is merged into the first entry: its new labels are added, and so are
     meta keys the first entry lacks; where both have a key, the first value is kept.
+
+    With a ``sink``, every ``chunk`` entries are handed to it and forgotten, so memory stays
+    flat however long the file; repeats are then merged within a chunk only (the store keeps
+    the first of any across chunks). The caller hands over what is left at the end
+    (``read_bank_file`` does). Problems past ``MAX_KEPT_PROBLEMS`` are only counted.
     """
 
-    def __init__(self, format_name: str) -> None:
+    def __init__(
+        self, format_name: str, *, sink: EntrySink | None = None, chunk: int = STREAM_CHUNK
+    ) -> None:
         self.result = ImportResult(format_name)
         self._index: dict[tuple[str, str], int] = {}
+        self._sink = sink
+        self._chunk = chunk
 
     def add(self, entry: BankEntry) -> None:
         key = (entry.signal_type, entry.value)
@@ -87,6 +108,8 @@ class Collector:
         if at is None:
             self._index[key] = len(self.result.entries)
             self.result.entries.append(entry)
+            if self._sink is not None and len(self.result.entries) >= self._chunk:
+                self._flush(self._sink)
             return
         old = self.result.entries[at]
         labels = old.labels + tuple(label for label in entry.labels if label not in old.labels)
@@ -94,8 +117,17 @@ class Collector:
         if labels != old.labels or meta != dict(old.meta):
             self.result.entries[at] = BankEntry(old.signal_type, old.value, labels, meta)
 
+    def _flush(self, sink: EntrySink) -> None:
+        sink(self.result.entries)
+        self.result.streamed += len(self.result.entries)
+        self.result.entries = []
+        self._index.clear()
+
     def problem(self, line: int, message: str) -> None:
-        self.result.problems.append(ImportProblem(line, message))
+        if len(self.result.problems) < MAX_KEPT_PROBLEMS:
+            self.result.problems.append(ImportProblem(line, message))
+        else:
+            self.result.more_problems += 1
 
 
 def decoded_lines(

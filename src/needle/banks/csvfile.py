@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, ClassVar
 
 from needle.banks._common import TYPE_ALIASES, Collector, decoded_lines, make_entry, shorten
-from needle.banks.model import BankEntry, ImportResult
+from needle.banks.model import BankEntry, EntrySink, ImportResult
 from needle.errors import SignalFormatError
 from needle.signals import registry
 
@@ -48,9 +48,14 @@ class CsvFormat:
         return False
 
     def read(
-        self, stream: IO[bytes], *, signal_type: str | None = None, filename: str = ""
+        self,
+        stream: IO[bytes],
+        *,
+        signal_type: str | None = None,
+        filename: str = "",
+        sink: EntrySink | None = None,
     ) -> ImportResult:
-        collector = Collector(self.name)
+        collector = Collector(self.name, sink=sink)
         line_numbers: list[int] = []
 
         def lines() -> Iterator[str]:

@@ -2,7 +2,9 @@
 
 In: a path (and optionally a format name and signal type). ``read_bank_file`` picks the
 format (the one named, else by file-name suffix and a look at the first bytes) and returns
-its ``ImportResult``: entries, and a problem for every record it skipped.
+its ``ImportResult``: entries, and a problem for every record it skipped. Given a ``sink``
+(``Store.bank_import``'s ``add``), it streams: entries go to the sink a chunk at a time as
+the file is read, and the result only counts them.
 ``write_bank_file`` writes entries in a named format and returns an ``ExportResult`` that
 counts what the format could not hold, so nothing is lost without being reported.
 
@@ -15,13 +17,16 @@ the type, like ThreatExchange's ``simple.pdq.te``).
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
-from needle.banks.model import BankEntry, BankFormat, ImportResult
+from needle.banks._common import STREAM_CHUNK
+from needle.banks.model import BankEntry, BankFormat, EntrySink, ImportResult
 from needle.errors import BankError, BankFormatError
 from needle.plugins import Registry
 
@@ -135,7 +140,11 @@ def guess_format(path: str | os.PathLike[str], head: bytes) -> BankFormat:
 
 
 def read_bank_file(
-    path: str | os.PathLike[str], *, format: str | None = None, signal_type: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    signal_type: str | None = None,
+    sink: EntrySink | None = None,
 ) -> ImportResult:
     """Read a bank file; bad records become ``ImportProblem`` s, the rest is imported.
 
@@ -144,6 +153,10 @@ def read_bank_file(
     bytes. ``signal_type`` is the type of the values in formats that do not say it (text,
     CSV rows with an empty type, ``.te`` files whose name does not); formats that name each
     hash's type keep only entries of that type.
+
+    ``sink`` None: the result holds every entry. Otherwise each entry is handed to ``sink``
+    (in chunks of up to ``STREAM_CHUNK``) and ``result.streamed`` counts them; a format that
+    cannot stream (a plugin without the ``sink`` parameter) is read whole first.
 
     Raises ``BankFormatError`` when the file cannot be opened, its format cannot be told,
     or the whole file is unreadable (not JSON, not XML ...).
@@ -155,9 +168,26 @@ def read_bank_file(
             head = stream.read(SNIFF_BYTES)
             chosen = named or guess_format(target, head)
             stream.seek(0)
-            return chosen.read(stream, signal_type=signal_type, filename=target.name)
+            if sink is None:
+                return chosen.read(stream, signal_type=signal_type, filename=target.name)
+            return _read_into(chosen, stream, signal_type, target.name, sink)
     except OSError as exc:
         raise BankFormatError(f"cannot read bank file {str(target)!r}: {exc.strerror}") from None
+
+
+def _read_into(
+    fmt: BankFormat, stream: IO[bytes], signal_type: str | None, filename: str, sink: EntrySink
+) -> ImportResult:
+    """``fmt.read`` with every entry handed to ``sink``: what it streamed, then the rest."""
+    if "sink" in inspect.signature(fmt.read).parameters:
+        result = fmt.read(stream, signal_type=signal_type, filename=filename, sink=sink)
+    else:  # a plugin written before streaming: it holds the file's entries, we chunk them
+        result = fmt.read(stream, signal_type=signal_type, filename=filename)
+    rest, result.entries = result.entries, []
+    for start in range(0, len(rest), STREAM_CHUNK):
+        sink(rest[start : start + STREAM_CHUNK])
+    result.streamed += len(rest)
+    return result
 
 
 @dataclass

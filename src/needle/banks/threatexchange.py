@@ -37,7 +37,7 @@ from pathlib import PurePath
 from typing import IO, ClassVar
 
 from needle.banks._common import Collector, decoded_lines, make_entry, resolve_type, shorten
-from needle.banks.model import BankEntry, ImportResult
+from needle.banks.model import BankEntry, EntrySink, ImportResult
 from needle.errors import BankError, BankFormatError, SignalFormatError
 
 __all__ = ["META_KEYS", "ThreatExchangeFormat", "signal_type_from_filename"]
@@ -84,7 +84,12 @@ class ThreatExchangeFormat:
         return signal_type_from_filename(filename)
 
     def read(
-        self, stream: IO[bytes], *, signal_type: str | None = None, filename: str = ""
+        self,
+        stream: IO[bytes],
+        *,
+        signal_type: str | None = None,
+        filename: str = "",
+        sink: EntrySink | None = None,
     ) -> ImportResult:
         type_name = resolve_type(signal_type) if signal_type else None
         type_name = type_name or signal_type_from_filename(filename)
@@ -94,7 +99,7 @@ class ThreatExchangeFormat:
                 "name it simple.<type>.te (e.g. simple.pdq.te, simple.HASH_MD5.te) "
                 "or give the type (signal_type='pdq')"
             )
-        collector = Collector(self.name)
+        collector = Collector(self.name, sink=sink)
         line_numbers: list[int] = []
 
         def lines() -> Iterator[str]:
