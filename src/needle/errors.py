@@ -14,7 +14,8 @@
     ├── SignalFormatError             a hash string is not valid for its signal type
     ├── BankError                     a bank does not exist, or cannot be written
     │   └── BankFormatError           a whole bank file is unreadable (per-line problems are
-    │                                 reported, not raised)
+    │       │                         reported, not raised)
+    │       └── NoEntriesError        a bank file held not one entry that could be imported
     └── StoreError                    the database cannot be opened or migrated
 
 Errors that reach a user say what was wrong and what to do. ``MediaError`` subclasses carry a
@@ -31,6 +32,7 @@ __all__ = [
     "MediaError",
     "MediaTooLarge",
     "NeedleError",
+    "NoEntriesError",
     "OptionalDependencyError",
     "PluginError",
     "SignalFormatError",
@@ -100,6 +102,11 @@ class BankError(NeedleError):
 
 class BankFormatError(BankError):
     """A bank file cannot be read at all (wrong format, not JSON/XML, unreadable)."""
+
+
+class NoEntriesError(BankFormatError):
+    """Every line or record of a bank file was rejected (or there were none): nothing was
+    imported, and no bank was created for it."""
 
 
 class StoreError(NeedleError):
