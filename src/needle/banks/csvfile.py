@@ -34,6 +34,7 @@ class CsvFormat:
     """``signal_type,signal[,label...]`` rows; see the module docstring."""
 
     name: ClassVar[str] = "csv"
+    description: ClassVar[str] = "needle's CSV: signal_type,signal[,label...] rows"
     suffixes: ClassVar[tuple[str, ...]] = (".csv",)
     signal_types: ClassVar[frozenset[str] | None] = None
 

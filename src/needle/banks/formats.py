@@ -33,6 +33,7 @@ from needle.plugins import Registry
 __all__ = [
     "SNIFF_BYTES",
     "ExportResult",
+    "format_descriptions",
     "format_names",
     "guess_format",
     "read_bank_file",
@@ -48,6 +49,7 @@ def _builtins() -> Iterable[BankFormat]:
     from needle.banks.csvfile import CsvFormat
     from needle.banks.ncmec import NcmecFormat
     from needle.banks.stopncii import StopNCIIFormat
+    from needle.banks.te_local_file import LocalFileFormat
     from needle.banks.text import TextFormat
     from needle.banks.threatexchange import ThreatExchangeFormat
     from needle.banks.vics import VicsFormat
@@ -58,6 +60,7 @@ def _builtins() -> Iterable[BankFormat]:
         VicsFormat(),
         StopNCIIFormat(),
         ThreatExchangeFormat(),
+        LocalFileFormat(),
         CsvFormat(),
         TextFormat(),
     ]
@@ -66,6 +69,16 @@ def _builtins() -> Iterable[BankFormat]:
 # BankFormat declares ``name`` as a ClassVar, plugins.Named as an instance attribute; both
 # are a str read from the plugin, which is all Registry does with it.
 registry: Registry[BankFormat] = Registry("bank format", "needle.bank_formats", _builtins)
+
+#: format names that were given up, and why: the message says what to use instead
+RENAMED = {
+    "threatexchange": (
+        "the format 'threatexchange' is now two, named for what reads them: te-simple-csv "
+        "(python-threatexchange's simple.TYPE.te CSV files, which the old name wrote) and "
+        "te-local-file (TYPE SIGNAL lines, what the threatexchange CLI's local_file "
+        "collaboration reads)"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -108,7 +121,14 @@ def format_names() -> list[str]:
     return registry.names()
 
 
+def format_descriptions() -> dict[str, str]:
+    """Each format's name and what it is or which tool reads it (a plugin may say nothing)."""
+    return {fmt.name: getattr(fmt, "description", "") for fmt in registry}
+
+
 def _get(name: str) -> BankFormat:
+    if name in RENAMED and name not in registry:
+        raise BankFormatError(RENAMED[name])
     if name not in registry:
         raise BankFormatError(
             f"unknown bank format {name!r}; known formats: {', '.join(registry.names())}"
@@ -148,8 +168,8 @@ def read_bank_file(
 ) -> ImportResult:
     """Read a bank file; bad records become ``ImportProblem`` s, the rest is imported.
 
-    ``format`` is a registry name (``text``, ``csv``, ``threatexchange``, ``vics``,
-    ``stopncii``, ``ncmec``, or a plugin's); None guesses it from the suffix and the first
+    ``format`` is a registry name (``text``, ``csv``, ``te-simple-csv``, ``te-local-file``,
+    ``vics``, ``stopncii``, ``ncmec``, or a plugin's); None guesses it from the suffix and the first
     bytes. ``signal_type`` is the type of the values in formats that do not say it (text,
     CSV rows with an empty type, ``.te`` files whose name does not); formats that name each
     hash's type keep only entries of that type.

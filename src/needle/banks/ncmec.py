@@ -162,6 +162,7 @@ class NcmecFormat:
     """NCMEC hash-sharing XML; see the module docstring."""
 
     name: ClassVar[str] = "ncmec"
+    description: ClassVar[str] = "NCMEC hash-sharing XML (queryResult of the hash-sharing API v2)"
     suffixes: ClassVar[tuple[str, ...]] = (".xml",)
     signal_types: ClassVar[frozenset[str] | None] = frozenset(_FINGERPRINTS.values())
 

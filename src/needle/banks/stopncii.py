@@ -54,6 +54,7 @@ class StopNCIIFormat:
     """StopNCII ``hashRecords`` JSON; see the module docstring."""
 
     name: ClassVar[str] = "stopncii"
+    description: ClassVar[str] = "StopNCII JSON (hashRecords of the FetchHashes API)"
     suffixes: ClassVar[tuple[str, ...]] = (".json",)
     signal_types: ClassVar[frozenset[str] | None] = frozenset(SIGNAL_TYPES.values())
 

@@ -30,6 +30,10 @@ class TextFormat:
     """One hash per line, ``#`` comments; see the module docstring."""
 
     name: ClassVar[str] = "text"
+    description: ClassVar[str] = (
+        "one hash per line, '# signal_type: NAME' above each type; python-threatexchange's "
+        "local_file reads it when the collaboration is given one signal type"
+    )
     suffixes: ClassVar[tuple[str, ...]] = (".txt", ".text")
     #: None: any registered signal type
     signal_types: ClassVar[frozenset[str] | None] = None

@@ -1,11 +1,15 @@
-"""python-threatexchange state files: ``simple.<TYPE>.te``.
+"""The ``te-simple-csv`` format: python-threatexchange's ``simple.<TYPE>.te`` CSV files.
 
 What the file is (read from facebook/ThreatExchange ``python-threatexchange``,
 ``threatexchange/cli/dataset/simple_serialization.py`` and ``SimpleDescriptorRollup`` in
-``exchanges/clients/fb_threatexchange/descriptor.py``): the CLI cache keeps one file per
-indicator type, named ``simple.<indicator_type>.te`` (``simple.HASH_PDQ.te``,
-``simple.HASH_MD5.te``; the older per-signal-type files are ``<signal_name>.te``, e.g.
-``pdq.te``). Each file is CSV written by ``csv.writer``, one row per indicator::
+``exchanges/clients/fb_threatexchange/descriptor.py``): the ThreatExchange threat-updates
+cache of the 0.x CLI and of HMA keeps one file per indicator type, named
+``simple.<indicator_type>.te`` (``simple.HASH_PDQ.te``, ``simple.HASH_MD5.te``; the older
+per-signal-type files are ``<signal_name>.te``, e.g. ``pdq.te``). ``CliIndicatorSerialization``
+and ``HMASerialization`` ``.store`` and ``.load`` them. The 1.x ``threatexchange`` CLI does
+not read them (it keeps its fetched state in pickles): to match with it, export
+``te-local-file`` (``needle.banks.te_local_file``). Each file is CSV written by
+``csv.writer``, one row per indicator::
 
     <indicator>,<first_descriptor_id>,<added_on>,<labels separated by spaces>
 
@@ -73,7 +77,11 @@ def _descriptor(text: str) -> str:
 class ThreatExchangeFormat:
     """python-threatexchange ``simple.<TYPE>.te`` files; see the module docstring."""
 
-    name: ClassVar[str] = "threatexchange"
+    name: ClassVar[str] = "te-simple-csv"
+    description: ClassVar[str] = (
+        "python-threatexchange's simple.TYPE.te CSV (CliIndicatorSerialization, HMA); "
+        "one type a file, named e.g. simple.HASH_PDQ.te"
+    )
     suffixes: ClassVar[tuple[str, ...]] = (".te",)
     signal_types: ClassVar[frozenset[str] | None] = None
 

@@ -72,6 +72,7 @@ class VicsFormat:
     """Project VIC VICS JSON; see the module docstring."""
 
     name: ClassVar[str] = "vics"
+    description: ClassVar[str] = "Project VIC VICS JSON (1.x and 2.0 hash sets and case exports)"
     suffixes: ClassVar[tuple[str, ...]] = (".json",)
     signal_types: ClassVar[frozenset[str] | None] = frozenset({"md5", "sha1"})
 

@@ -7,7 +7,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from needle.banks import BankEntry, ImportResult, format_names, read_bank_file, write_bank_file
+from needle.banks import (
+    BankEntry,
+    ImportResult,
+    format_descriptions,
+    read_bank_file,
+    write_bank_file,
+)
 from needle.cli._common import DB_OPTION, console, err_console, open_store
 from needle.errors import BankError, BankFormatError, NoEntriesError, SignalFormatError
 from needle.signals import infer_type, registry
@@ -19,8 +25,9 @@ __all__ = ["app"]
 app = typer.Typer(
     help=(
         "Manage banks: named hash lists of known material that scans match against.\n\n"
-        "Import from plain text, CSV, ThreatExchange .te, Project VIC VICS JSON, StopNCII "
-        "JSON or NCMEC hash-sharing XML; each bank has its own PDQ distance threshold."
+        "Import from plain text, CSV, python-threatexchange's local_file lists and "
+        "simple.<TYPE>.te files, Project VIC VICS JSON, StopNCII JSON or NCMEC hash-sharing "
+        "XML; each bank has its own PDQ distance threshold."
     ),
     no_args_is_help=True,
 )
@@ -157,14 +164,26 @@ def export(
     name: str = typer.Argument(..., help="Bank to export."),
     file: Path = typer.Argument(..., help="File to write."),
     format: str = typer.Option(
-        "csv", "--format", "-f", help="One of: " + ", ".join(format_names())
+        "csv",
+        "--format",
+        "-f",
+        help="; ".join(f"{n}: {d}" if d else n for n, d in format_descriptions().items()),
     ),
     signal_type: str | None = typer.Option(None, "--type", "-t", help="Only this signal type."),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Export a bank to a file, e.g. to share it with a partner.
+    """Export a bank to a file, e.g. to share it with a partner or match with another tool.
 
-    Example: needle bank export known known.csv --format csv
+    Each format is named for what reads it. For python-threatexchange's CLI, export
+    te-local-file and add the file with `threatexchange config collab edit local_file NAME
+    --create --filename /ABSOLUTE/PATH` (no --signal-type: each line names its type), then
+    `threatexchange fetch`. Its types are pdq, video_md5 and video_sha256 (no sha1), and it
+    matches md5 and sha256 with `match video` only. te-simple-csv writes the CSV of its
+    simple.TYPE.te files (CliIndicatorSerialization, HMA), one signal type a file: name it
+    simple.HASH_PDQ.te, simple.HASH_MD5.te. What a format cannot hold is counted in the
+    summary.
+
+    Example: needle bank export known known.txt --format te-local-file
     """
     store = open_store(db)
     try:
