@@ -11,8 +11,11 @@ counts what the format could not hold, so nothing is lost without being reported
 Formats are plugins (``needle.plugins.Registry``, entry-point group ``needle.bank_formats``).
 Besides the ``BankFormat`` protocol a format may declare ``signal_types`` (the types it can
 hold; None for any), ``kept(entry)`` (the part of an entry it stores, used to count dropped
-labels and meta) and ``signal_type_from_filename(name)`` (for formats whose file name says
-the type, like ThreatExchange's ``simple.pdq.te``).
+labels and meta), ``signal_type_from_filename(name)`` (for formats whose file name says
+the type, like ``te-simple-csv``'s ``simple.pdq.te``) and ``description`` (what the format
+is, or which tool reads it: shown in ``needle bank export --help``). Formats are named for
+what reads them: ``te-local-file`` is what python-threatexchange's ``local_file``
+collaboration reads, ``te-simple-csv`` its ``simple.<TYPE>.te`` CSV files.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def import_(
             try:
                 _import_file(store, name, file, format, signal_type, threshold)
             except BankFormatError as exc:  # NoEntriesError too: nothing of this file is kept
-                err_console.print(f"[red]{exc}[/]")
+                _say(str(exc), "red")
                 failed += 1
         if failed and not store.has_bank(name):
             err_console.print(f"bank {name!r} was not created: no file gave it an entry")
@@ -91,9 +91,9 @@ def _import_file(
     with store.bank_import(name, pdq_threshold=threshold) as batch:
         result = read_bank_file(file, format=format, signal_type=signal_type, sink=batch.add)
         for problem in result.problems[:SHOWN_PROBLEMS]:
-            err_console.print(f"[yellow]{file}: {problem}[/]")
+            _say(f"{file}: {problem}", "yellow")
         if result.problem_count > SHOWN_PROBLEMS:
-            err_console.print(f"[yellow]{file}: … {result.problem_count - SHOWN_PROBLEMS} more[/]")
+            _say(f"{file}: … {result.problem_count - SHOWN_PROBLEMS} more", "yellow")
         if result.count == 0:
             raise NoEntriesError(_nothing_imported(file, result))
     if batch.created:
@@ -102,6 +102,12 @@ def _import_file(
         f"{file}: {result.format}: {result.count} read, {batch.added} new, "
         f"{result.count - batch.added} already in the bank, {result.problem_count} skipped"
     )
+
+
+def _say(text: str, style: str) -> None:
+    """A line on stderr that quotes the file (values, paths): no markup, no wrapping, so a
+    '[' in a hash list is printed as it is and a long path stays whole."""
+    err_console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 def _nothing_imported(file: Path, result: ImportResult) -> str:
