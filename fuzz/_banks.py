@@ -66,7 +66,7 @@ def harness(format_name: str, filenames: tuple[str, ...]) -> Callable[[bytes], N
             return
         for entry in result.entries:
             assert entry.value == signal_types.get(entry.signal_type).validate(entry.value)
-            if signal_type is not None and format_name in ("text", "threatexchange"):
+            if signal_type is not None and format_name in ("text", "te-simple-csv"):
                 assert entry.signal_type == signal_type, (entry, signal_type)
         for problem in result.problems:
             assert problem.line >= 0 and str(problem), problem
@@ -75,11 +75,11 @@ def harness(format_name: str, filenames: tuple[str, ...]) -> Callable[[bytes], N
         by_type = {e.signal_type for e in written}
         # a format whose file holds one type (ThreatExchange) is written one type at a time
         groups = [[e for e in written if e.signal_type == t] for t in sorted(by_type)]
-        if format_name != "threatexchange":
+        if format_name != "te-simple-csv":
             groups = [written] if written else []
         for group in groups:
             out = io.BytesIO()
-            own_type = group[0].signal_type if format_name == "threatexchange" else None
+            own_type = group[0].signal_type if format_name == "te-simple-csv" else None
             fmt.write(group, out, signal_type=own_type)
             again = fmt.read(io.BytesIO(out.getvalue()), signal_type=own_type, filename=filename)
             assert not again.problems, (again.problems, out.getvalue()[:2000])

@@ -432,10 +432,10 @@ def banks() -> dict[str, Seeds]:
             group = [e for e in mine if e.signal_type == kind]
             buf = io.BytesIO()
             fmt.write(
-                group, buf, signal_type=kind if fmt.name in ("text", "threatexchange") else None
+                group, buf, signal_type=kind if fmt.name in ("text", "te-simple-csv") else None
             )
             files[f"written-{kind}"] = buf.getvalue()
-        if fmt.name != "threatexchange":
+        if fmt.name != "te-simple-csv":
             buf = io.BytesIO()
             fmt.write(mine, buf, signal_type=None)
             files["written-all"] = buf.getvalue()
@@ -454,7 +454,7 @@ def banks() -> dict[str, Seeds]:
             "no-type.csv": f',{h["sha1"]},"multi\nline"\n#md5,comment\n'.encode(),
         }
     )
-    out["threatexchange"].update(
+    out["te-simple-csv"].update(
         {
             "hma.te": f"{h['pdq']},1234,567,2024-01-01T00:00:00Z,label1 label2\n".encode(),
             "short.te": f"{h['pdq']}\n{h['pdq']},notanumber,mine,\n".encode(),
@@ -622,7 +622,7 @@ def build(max_bytes: int = MAX_BYTES) -> dict[str, Seeds]:
             for name, data in seeds.items()
         },
     }
-    corpora.update({f"bank_{fmt}": seeds for fmt, seeds in bank_seeds.items()})
+    corpora.update({f"bank_{fmt.replace('-', '_')}": seeds for fmt, seeds in bank_seeds.items()})
     corpora.update(texts())
     return corpora
 

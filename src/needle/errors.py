@@ -21,7 +21,8 @@
     ├── SignalFormatError             a hash string is not valid for its signal type
     ├── BankError                     a bank does not exist, or cannot be written
     │   └── BankFormatError           a whole bank file is unreadable (per-line problems are
-    │                                 reported, not raised)
+    │       │                         reported, not raised)
+    │       └── NoEntriesError        a bank file held not one entry that could be imported
     └── StoreError                    the database cannot be opened or migrated
         └── JobRunning                another live process is running this scan job
 
@@ -43,6 +44,7 @@ __all__ = [
     "MediaTooLarge",
     "NeedleError",
     "NestedTooDeep",
+    "NoEntriesError",
     "NotRegularFile",
     "OptionalDependencyError",
     "OutsideRoot",
@@ -151,6 +153,11 @@ class BankError(NeedleError):
 
 class BankFormatError(BankError):
     """A bank file cannot be read at all (wrong format, not JSON/XML, unreadable)."""
+
+
+class NoEntriesError(BankFormatError):
+    """Every line or record of a bank file was rejected (or there were none): nothing was
+    imported, and no bank was created for it."""
 
 
 class StoreError(NeedleError):

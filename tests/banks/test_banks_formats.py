@@ -24,7 +24,15 @@ from needle.errors import BankError, BankFormatError
 
 
 def test_registry_holds_every_builtin_format() -> None:
-    assert registry.names() == ["ncmec", "vics", "stopncii", "threatexchange", "csv", "text"]
+    assert registry.names() == [
+        "ncmec",
+        "vics",
+        "stopncii",
+        "te-simple-csv",
+        "te-local-file",
+        "csv",
+        "text",
+    ]
     assert banks.format_names() == registry.names()
     assert set(banks.__all__) >= {"BankEntry", "ImportProblem", "ImportResult", "BankFormat"}
 
@@ -40,7 +48,8 @@ def _files(tmp: Path, h: Any) -> dict[str, Path]:
         "ncmec": ("export.xml", xml),
         "vics": ("hashset.json", vics),
         "stopncii": ("page.json", stop),
-        "threatexchange": ("simple.HASH_MD5.te", f"{h.md5(1)},1,2021,a\n"),
+        "te-simple-csv": ("simple.HASH_MD5.te", f"{h.md5(1)},1,2021,a\n"),
+        "te-local-file": ("signals.txt", f"video_md5 {h.md5(1)}\n"),
         "csv": ("bank.csv", f"signal_type,signal\nmd5,{h.md5(1)}\n"),
         "text": ("bank.txt", f"# hashes\n{h.md5(1)}\n"),
     }
@@ -51,7 +60,9 @@ def _files(tmp: Path, h: Any) -> dict[str, Path]:
     return files
 
 
-@pytest.mark.parametrize("name", ["ncmec", "vics", "stopncii", "threatexchange", "csv", "text"])
+@pytest.mark.parametrize(
+    "name", ["ncmec", "vics", "stopncii", "te-simple-csv", "te-local-file", "csv", "text"]
+)
 def test_read_bank_file_guesses_the_format_from_name_and_content(
     tmp_path: Path, hashes: Any, name: str
 ) -> None:
@@ -63,7 +74,7 @@ def test_read_bank_file_guesses_the_format_from_name_and_content(
     assert [(e.signal_type, e.value) for e in result.entries] == [("md5", hashes.md5(1))]
 
 
-@pytest.mark.parametrize("name", ["ncmec", "vics", "stopncii", "csv", "text"])
+@pytest.mark.parametrize("name", ["ncmec", "vics", "stopncii", "te-local-file", "csv", "text"])
 def test_content_alone_is_enough_without_a_telling_suffix(
     tmp_path: Path, hashes: Any, name: str
 ) -> None:
@@ -112,6 +123,13 @@ def test_unknown_format_name_and_missing_file_raise_clearly(tmp_path: Path) -> N
         write_bank_file([], tmp_path / "out", format="xlsx")
 
 
+def test_the_old_name_threatexchange_says_what_replaced_it(tmp_path: Path) -> None:
+    with pytest.raises(BankFormatError, match=r"te-simple-csv .* te-local-file"):
+        read_bank_file(tmp_path / "simple.pdq.te", format="threatexchange")
+    with pytest.raises(BankFormatError, match="named for what reads them"):
+        write_bank_file([], tmp_path / "out.te", format="threatexchange")
+
+
 def test_guess_format_prefers_a_sniffed_suffix_match(hashes: Any) -> None:
     stop = json.dumps({"hashRecords": []}).encode()
     assert guess_format("a.json", stop).name == "stopncii"
@@ -134,6 +152,7 @@ def test_every_format_reports_what_it_cannot_hold(tmp_path: Path, hashes: Any) -
         "vics": {"sha256": 1, "pdq": 1},
         "stopncii": {"sha1": 1, "sha256": 1},
         "ncmec": {"sha256": 1},
+        "te-local-file": {"sha1": 1},
     }
     for name, skips in expected_skips.items():
         exported = write_bank_file(entries, tmp_path / f"out.{name}", format=name)
@@ -148,7 +167,7 @@ def test_every_format_reports_what_it_cannot_hold(tmp_path: Path, hashes: Any) -
 def test_written_file_reads_back_what_the_format_kept(tmp_path: Path, hashes: Any) -> None:
     entries = [BankEntry("md5", hashes.md5(i), (f"l{i}",)) for i in range(5)]
 
-    for name in ["text", "csv", "vics", "stopncii", "ncmec"]:
+    for name in ["text", "csv", "vics", "stopncii", "ncmec", "te-local-file"]:
         path = tmp_path / f"k.{name}"
         write_bank_file(entries, path, format=name)
         values = [e.value for e in read_bank_file(path, format=name).entries]
@@ -160,7 +179,7 @@ def test_a_failed_write_leaves_no_file_behind(tmp_path: Path, hashes: Any) -> No
     entries = [BankEntry("md5", hashes.md5(1)), BankEntry("sha1", hashes.sha1(1))]
 
     with pytest.raises(BankError, match="holds one signal type"):
-        write_bank_file(entries, path, format="threatexchange")
+        write_bank_file(entries, path, format="te-simple-csv")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -192,7 +211,9 @@ def test_duplicates_across_records_are_kept_once_with_labels_merged(hashes: Any)
 
 @settings(max_examples=40, deadline=None)
 @given(
-    name=st.sampled_from(["ncmec", "vics", "stopncii", "threatexchange", "csv", "text"]),
+    name=st.sampled_from(
+        ["ncmec", "vics", "stopncii", "te-simple-csv", "te-local-file", "csv", "text"]
+    ),
     data=st.one_of(
         st.binary(max_size=300),
         st.text(alphabet='0123456789abcdef,#"\n\r{}[]<>:/ -', max_size=300).map(str.encode),

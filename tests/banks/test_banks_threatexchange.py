@@ -1,4 +1,5 @@
-"""python-threatexchange ``simple.<TYPE>.te`` files: round trip, problems, type from name."""
+"""te-simple-csv, python-threatexchange's ``simple.<TYPE>.te`` files: round trip, problems, type
+from name. (Round trips with threatexchange itself: test_banks_threatexchange_interop.py.)"""
 
 from __future__ import annotations
 
@@ -43,11 +44,11 @@ def test_round_trip(tmp_path: Path, hashes: Any) -> None:
     ]
     path = tmp_path / "simple.HASH_PDQ.te"
 
-    exported = write_bank_file(entries, path, format="threatexchange")
+    exported = write_bank_file(entries, path, format="te-simple-csv")
     result = read_bank_file(path)
 
     assert exported.lossless and exported.written == 3
-    assert result.format == "threatexchange"
+    assert result.format == "te-simple-csv"
     assert result.problems == []
     assert result.entries == entries
 
@@ -131,7 +132,7 @@ def test_a_name_without_a_type_needs_the_type_given(hashes: Any) -> None:
 def test_labels_with_spaces_are_joined_and_reported(tmp_path: Path, hashes: Any) -> None:
     entries = [BankEntry("md5", hashes.md5(1), ("two words",)), BankEntry("sha1", hashes.sha1(1))]
 
-    exported = write_bank_file(entries, tmp_path / "simple.md5.te", format="threatexchange")
+    exported = write_bank_file(entries, tmp_path / "simple.md5.te", format="te-simple-csv")
 
     assert exported.written == 1
     assert dict(exported.skipped) == {"sha1": 1}  # the file name says md5

@@ -50,6 +50,50 @@ def test_banks_round_trip_and_skip_duplicates(db_url: str) -> None:
         assert store.bank_names() == []
 
 
+def test_a_bank_import_creates_the_bank_only_with_an_entry(db_url: str) -> None:
+    with Store(db_url) as store:
+        with store.bank_import("new", pdq_threshold=12) as batch:
+            assert batch.add([]) == 0
+        assert not batch.created and not store.has_bank("new")  # nothing added: not kept
+
+        with pytest.raises(RuntimeError), store.bank_import("new") as batch:
+            batch.add([BankEntry("md5", MD5)])
+            raise RuntimeError("the file turned out unreadable")
+        assert not store.has_bank("new")  # an error keeps nothing, the bank included
+
+        with store.bank_import("new", pdq_threshold=12) as batch:
+            assert batch.add([BankEntry("md5", MD5), BankEntry("pdq", PDQ)]) == 2
+            assert batch.add([BankEntry("md5", MD5, ("again",))]) == 0
+        assert batch.created and (batch.added, batch.offered) == (2, 3)
+        assert store.load_bank("new").pdq_threshold == 12
+
+        with store.bank_import("new", pdq_threshold=40) as batch:  # all there already
+            assert batch.add([BankEntry("pdq", PDQ)]) == 0
+        assert not batch.created and store.load_bank("new").pdq_threshold == 40
+        assert store.load_bank("new").entries[0].labels == ()  # the first one is kept
+
+        with (
+            pytest.raises(BankError, match="no bank named 'other'"),
+            store.bank_import("other", create=False),
+        ):
+            pass
+        with (
+            pytest.raises(BankError, match="between 0 and 256"),
+            store.bank_import("new", pdq_threshold=300),
+        ):
+            pass
+
+
+def test_add_entries_streams_chunks_and_counts_across_them(db_url: str) -> None:
+    values = [f"{i:032x}" for i in range(25_000)]
+    with Store(db_url) as store:
+        store.create_bank("big")
+        assert store.add_entries("big", (BankEntry("md5", v) for v in values)) == 25_000
+        again = (BankEntry("md5", v) for v in [*values[-10:], "f" * 32, "f" * 32])
+        assert store.add_entries("big", again) == 1
+        assert store.list_banks()[0].counts == {"md5": 25_001}
+
+
 def test_jobs_resume_and_records_are_unique(db_url: str) -> None:
     with Store(db_url) as store:
         job, resumed = store.open_job(["/evidence"], {"banks": []})

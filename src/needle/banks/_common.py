@@ -3,7 +3,8 @@ line-numbered reading of text and CSV.
 
 In: raw type names and hash strings as a file spells them, one record at a time.
 Out: ``BankEntry`` values normalised by their signal type, collected once each into an
-``ImportResult``, and an ``ImportProblem`` for every record that could not be used.
+``ImportResult`` (or handed to a sink a chunk at a time), and an ``ImportProblem`` for every
+record that could not be used.
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ import csv
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO
 
-from needle.banks.model import BankEntry, ImportProblem, ImportResult
+from needle.banks.model import (
+    MAX_KEPT_PROBLEMS,
+    BankEntry,
+    EntrySink,
+    ImportProblem,
+    ImportResult,
+)
 from needle.errors import SignalFormatError
 from needle.signals import infer_type, registry
 
 __all__ = [
+    "STREAM_CHUNK",
     "TYPE_ALIASES",
     "Collector",
     "csv_rows",
@@ -33,9 +41,13 @@ TYPE_ALIASES: Mapping[str, str] = {
     "video_md5": "md5",
     "hash_sha1": "sha1",
     "hash_sha256": "sha256",
+    "video_sha256": "sha256",
     "hash_pdq": "pdq",
     "pdq_hash": "pdq",
 }
+
+#: entries a streaming read hands its sink at once: one INSERT's worth, a few MB of objects
+STREAM_CHUNK = 20_000
 
 
 def shorten(text: str, limit: int = 60) -> str:
@@ -78,11 +90,20 @@ class Collector:
 
     A value seen again is merged into the first entry: its new labels are added, and so are
     meta keys the first entry lacks; where both have a key, the first value is kept.
+
+    With a ``sink``, every ``chunk`` entries are handed to it and forgotten, so memory stays
+    flat however long the file; repeats are then merged within a chunk only (the store keeps
+    the first of any across chunks). The caller hands over what is left at the end
+    (``read_bank_file`` does). Problems past ``MAX_KEPT_PROBLEMS`` are only counted.
     """
 
-    def __init__(self, format_name: str) -> None:
+    def __init__(
+        self, format_name: str, *, sink: EntrySink | None = None, chunk: int = STREAM_CHUNK
+    ) -> None:
         self.result = ImportResult(format_name)
         self._index: dict[tuple[str, str], int] = {}
+        self._sink = sink
+        self._chunk = chunk
 
     def add(self, entry: BankEntry) -> None:
         key = (entry.signal_type, entry.value)
@@ -90,6 +111,8 @@ class Collector:
         if at is None:
             self._index[key] = len(self.result.entries)
             self.result.entries.append(entry)
+            if self._sink is not None and len(self.result.entries) >= self._chunk:
+                self._flush(self._sink)
             return
         old = self.result.entries[at]
         labels = old.labels + tuple(label for label in entry.labels if label not in old.labels)
@@ -97,8 +120,17 @@ class Collector:
         if labels != old.labels or meta != dict(old.meta):
             self.result.entries[at] = BankEntry(old.signal_type, old.value, labels, meta)
 
+    def _flush(self, sink: EntrySink) -> None:
+        sink(self.result.entries)
+        self.result.streamed += len(self.result.entries)
+        self.result.entries = []
+        self._index.clear()
+
     def problem(self, line: int, message: str) -> None:
-        self.result.problems.append(ImportProblem(line, message))
+        if len(self.result.problems) < MAX_KEPT_PROBLEMS:
+            self.result.problems.append(ImportProblem(line, message))
+        else:
+            self.result.more_problems += 1
 
 
 def decoded_lines(
@@ -129,16 +161,16 @@ def csv_rows(stream: IO[bytes], collector: Collector) -> Iterator[tuple[int, lis
     number is the line it starts on. A malformed row and a line that is not UTF-8 are
     reported to ``collector`` with their line numbers and skipped; reading goes on.
     """
-    line_numbers: list[int] = []
+    read = [0]  # lines read so far: a count, not a list (banks run to millions of lines)
 
     def lines() -> Iterator[str]:
         for number, text in decoded_lines(stream, collector, keep_ends=True):
-            line_numbers.append(number)
+            read[0] = number
             yield text
 
     reader = csv.reader(lines(), strict=True)
     while True:
-        start = len(line_numbers) + 1  # the row begins on the line after the last one read
+        start = read[0] + 1  # the row begins on the line after the last one read
         try:
             row = next(reader)
         except StopIteration:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import IO, ClassVar
 
 from needle.banks._common import TYPE_ALIASES, Collector, csv_rows, make_entry, shorten
-from needle.banks.model import BankEntry, ImportResult
+from needle.banks.model import BankEntry, EntrySink, ImportResult
 from needle.errors import SignalFormatError
 from needle.signals import registry
 
@@ -34,6 +34,7 @@ class CsvFormat:
     """``signal_type,signal[,label...]`` rows; see the module docstring."""
 
     name: ClassVar[str] = "csv"
+    description: ClassVar[str] = "needle's CSV: signal_type,signal[,label...] rows"
     suffixes: ClassVar[tuple[str, ...]] = (".csv",)
     signal_types: ClassVar[frozenset[str] | None] = None
 
@@ -48,9 +49,14 @@ class CsvFormat:
         return False
 
     def read(
-        self, stream: IO[bytes], *, signal_type: str | None = None, filename: str = ""
+        self,
+        stream: IO[bytes],
+        *,
+        signal_type: str | None = None,
+        filename: str = "",
+        sink: EntrySink | None = None,
     ) -> ImportResult:
-        collector = Collector(self.name)
+        collector = Collector(self.name, sink=sink)
         first_row = True
         for start, row in csv_rows(stream, collector):
             cells = [cell.strip() for cell in row]

@@ -2,32 +2,41 @@
 
 In: a path (and optionally a format name and signal type). ``read_bank_file`` picks the
 format (the one named, else by file-name suffix and a look at the first bytes) and returns
-its ``ImportResult``: entries, and a problem for every record it skipped.
+its ``ImportResult``: entries, and a problem for every record it skipped. Given a ``sink``
+(``Store.bank_import``'s ``add``), it streams: entries go to the sink a chunk at a time as
+the file is read, and the result only counts them.
 ``write_bank_file`` writes entries in a named format and returns an ``ExportResult`` that
 counts what the format could not hold, so nothing is lost without being reported.
 
 Formats are plugins (``needle.plugins.Registry``, entry-point group ``needle.bank_formats``).
 Besides the ``BankFormat`` protocol a format may declare ``signal_types`` (the types it can
 hold; None for any), ``kept(entry)`` (the part of an entry it stores, used to count dropped
-labels and meta) and ``signal_type_from_filename(name)`` (for formats whose file name says
-the type, like ThreatExchange's ``simple.pdq.te``).
+labels and meta), ``signal_type_from_filename(name)`` (for formats whose file name says
+the type, like ``te-simple-csv``'s ``simple.pdq.te``) and ``description`` (what the format
+is, or which tool reads it: shown in ``needle bank export --help``). Formats are named for
+what reads them: ``te-local-file`` is what python-threatexchange's ``local_file``
+collaboration reads, ``te-simple-csv`` its ``simple.<TYPE>.te`` CSV files.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
-from needle.banks.model import BankEntry, BankFormat, ImportResult
+from needle.banks._common import STREAM_CHUNK
+from needle.banks.model import BankEntry, BankFormat, EntrySink, ImportResult
 from needle.errors import BankError, BankFormatError
 from needle.plugins import Registry
 
 __all__ = [
     "SNIFF_BYTES",
     "ExportResult",
+    "format_descriptions",
     "format_names",
     "guess_format",
     "read_bank_file",
@@ -43,6 +52,7 @@ def _builtins() -> Iterable[BankFormat]:
     from needle.banks.csvfile import CsvFormat
     from needle.banks.ncmec import NcmecFormat
     from needle.banks.stopncii import StopNCIIFormat
+    from needle.banks.te_local_file import LocalFileFormat
     from needle.banks.text import TextFormat
     from needle.banks.threatexchange import ThreatExchangeFormat
     from needle.banks.vics import VicsFormat
@@ -53,6 +63,7 @@ def _builtins() -> Iterable[BankFormat]:
         VicsFormat(),
         StopNCIIFormat(),
         ThreatExchangeFormat(),
+        LocalFileFormat(),
         CsvFormat(),
         TextFormat(),
     ]
@@ -61,6 +72,16 @@ def _builtins() -> Iterable[BankFormat]:
 # BankFormat declares ``name`` as a ClassVar, plugins.Named as an instance attribute; both
 # are a str read from the plugin, which is all Registry does with it.
 registry: Registry[BankFormat] = Registry("bank format", "needle.bank_formats", _builtins)
+
+#: format names that were given up, and why: the message says what to use instead
+RENAMED = {
+    "threatexchange": (
+        "the format 'threatexchange' is now two, named for what reads them: te-simple-csv "
+        "(python-threatexchange's simple.TYPE.te CSV files, which the old name wrote) and "
+        "te-local-file (TYPE SIGNAL lines, what the threatexchange CLI's local_file "
+        "collaboration reads)"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -103,7 +124,14 @@ def format_names() -> list[str]:
     return registry.names()
 
 
+def format_descriptions() -> dict[str, str]:
+    """Each format's name and what it is or which tool reads it (a plugin may say nothing)."""
+    return {fmt.name: getattr(fmt, "description", "") for fmt in registry}
+
+
 def _get(name: str) -> BankFormat:
+    if name in RENAMED and name not in registry:
+        raise BankFormatError(RENAMED[name])
     if name not in registry:
         raise BankFormatError(
             f"unknown bank format {name!r}; known formats: {', '.join(registry.names())}"
@@ -135,15 +163,23 @@ def guess_format(path: str | os.PathLike[str], head: bytes) -> BankFormat:
 
 
 def read_bank_file(
-    path: str | os.PathLike[str], *, format: str | None = None, signal_type: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    signal_type: str | None = None,
+    sink: EntrySink | None = None,
 ) -> ImportResult:
     """Read a bank file; bad records become ``ImportProblem`` s, the rest is imported.
 
-    ``format`` is a registry name (``text``, ``csv``, ``threatexchange``, ``vics``,
-    ``stopncii``, ``ncmec``, or a plugin's); None guesses it from the suffix and the first
+    ``format`` is a registry name (``text``, ``csv``, ``te-simple-csv``, ``te-local-file``,
+    ``vics``, ``stopncii``, ``ncmec``, or a plugin's); None guesses it from the suffix and the first
     bytes. ``signal_type`` is the type of the values in formats that do not say it (text,
     CSV rows with an empty type, ``.te`` files whose name does not); formats that name each
     hash's type keep only entries of that type.
+
+    ``sink`` None: the result holds every entry. Otherwise each entry is handed to ``sink``
+    (in chunks of up to ``STREAM_CHUNK``) and ``result.streamed`` counts them; a format that
+    cannot stream (a plugin without the ``sink`` parameter) is read whole first.
 
     Raises ``BankFormatError`` when the file cannot be opened, its format cannot be told,
     or the whole file is unreadable (not JSON, not XML ...).
@@ -155,9 +191,26 @@ def read_bank_file(
             head = stream.read(SNIFF_BYTES)
             chosen = named or guess_format(target, head)
             stream.seek(0)
-            return chosen.read(stream, signal_type=signal_type, filename=target.name)
+            if sink is None:
+                return chosen.read(stream, signal_type=signal_type, filename=target.name)
+            return _read_into(chosen, stream, signal_type, target.name, sink)
     except OSError as exc:
         raise BankFormatError(f"cannot read bank file {str(target)!r}: {exc.strerror}") from None
+
+
+def _read_into(
+    fmt: BankFormat, stream: IO[bytes], signal_type: str | None, filename: str, sink: EntrySink
+) -> ImportResult:
+    """``fmt.read`` with every entry handed to ``sink``: what it streamed, then the rest."""
+    if "sink" in inspect.signature(fmt.read).parameters:
+        result = fmt.read(stream, signal_type=signal_type, filename=filename, sink=sink)
+    else:  # a plugin written before streaming: it holds the file's entries, we chunk them
+        result = fmt.read(stream, signal_type=signal_type, filename=filename)
+    rest, result.entries = result.entries, []
+    for start in range(0, len(rest), STREAM_CHUNK):
+        sink(rest[start : start + STREAM_CHUNK])
+    result.streamed += len(rest)
+    return result
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, ClassVar, Protocol
 
@@ -12,9 +12,14 @@ __all__ = [
     "Bank",
     "BankEntry",
     "BankFormat",
+    "EntrySink",
     "ImportProblem",
     "ImportResult",
 ]
+
+#: how many problems an ``ImportResult`` keeps; the rest are only counted, so a file of
+#: millions of bad lines costs a counter, not millions of messages
+MAX_KEPT_PROBLEMS = 1000
 
 
 @dataclass(frozen=True)
@@ -44,19 +49,47 @@ class ImportProblem:
         return f"line {self.line}: {self.message}" if self.line else self.message
 
 
+#: where a streaming read hands its entries, a chunk at a time (``Store.bank_import``'s ``add``)
+EntrySink = Callable[[Sequence[BankEntry]], object]
+
+
 @dataclass
 class ImportResult:
+    """What a read gave: entries, and the records it skipped.
+
+    Read with a ``sink``, the entries went to it a chunk at a time: ``streamed`` counts them
+    and ``entries`` is empty. ``problems`` keeps the first ``MAX_KEPT_PROBLEMS``;
+    ``more_problems`` counts the rest.
+    """
+
     format: str
     entries: list[BankEntry] = field(default_factory=list)
     problems: list[ImportProblem] = field(default_factory=list)
+    streamed: int = 0
+    more_problems: int = 0
+
+    @property
+    def count(self) -> int:
+        """Entries read: handed to the sink, or held in ``entries``."""
+        return self.streamed + len(self.entries)
+
+    @property
+    def problem_count(self) -> int:
+        """Records skipped, kept or not."""
+        return len(self.problems) + self.more_problems
 
 
 @dataclass
 class Bank:
-    """A named hash list. ``pdq_threshold`` applies to every PDQ entry of this bank."""
+    """A named hash list. ``pdq_threshold`` applies to every PDQ entry of this bank.
+
+    ``entries`` is a list, or for a bank loaded to be matched (``Store.load_bank_columns``)
+    a ``needle.banks.columns.BankColumns``: the values as arrays, labels and meta fetched
+    from the store only for the entries asked for.
+    """
 
     name: str
-    entries: list[BankEntry] = field(default_factory=list)
+    entries: Sequence[BankEntry] = field(default_factory=list)
     pdq_threshold: int = PDQ_MATCH_DISTANCE
     description: str = ""
 
@@ -69,7 +102,9 @@ class BankFormat(Protocol):
 
     ``read`` never raises for a bad line or record: it reports an ``ImportProblem`` with the
     line number and goes on. It raises ``BankFormatError`` only when the whole file is
-    unreadable (not JSON, not XML, ...).
+    unreadable (not JSON, not XML, ...). Given a ``sink``, it hands entries to it a chunk at
+    a time as it reads (the built-ins do so through ``Collector``), so a file of millions of
+    hashes is never held whole; ``read_bank_file`` accepts formats without the parameter.
     """
 
     name: ClassVar[str]
@@ -81,7 +116,12 @@ class BankFormat(Protocol):
         ...
 
     def read(
-        self, stream: IO[bytes], *, signal_type: str | None = None, filename: str = ""
+        self,
+        stream: IO[bytes],
+        *,
+        signal_type: str | None = None,
+        filename: str = "",
+        sink: EntrySink | None = None,
     ) -> ImportResult: ...
 
     def write(

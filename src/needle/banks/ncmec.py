@@ -44,7 +44,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from needle.banks._common import Collector, make_entry, shorten
-from needle.banks.model import BankEntry, ImportResult
+from needle.banks.model import BankEntry, EntrySink, ImportResult
 from needle.errors import BankError, BankFormatError, SignalFormatError
 
 __all__ = ["CLASSIFICATION_LABEL", "NAMESPACE", "NcmecFormat"]
@@ -162,6 +162,7 @@ class NcmecFormat:
     """NCMEC hash-sharing XML; see the module docstring."""
 
     name: ClassVar[str] = "ncmec"
+    description: ClassVar[str] = "NCMEC hash-sharing XML (queryResult of the hash-sharing API v2)"
     suffixes: ClassVar[tuple[str, ...]] = (".xml",)
     signal_types: ClassVar[frozenset[str] | None] = frozenset(_FINGERPRINTS.values())
 
@@ -169,9 +170,14 @@ class NcmecFormat:
         return b"<queryResult" in head or b"hashsharing.ncmec.org" in head
 
     def read(
-        self, stream: IO[bytes], *, signal_type: str | None = None, filename: str = ""
+        self,
+        stream: IO[bytes],
+        *,
+        signal_type: str | None = None,
+        filename: str = "",
+        sink: EntrySink | None = None,
     ) -> ImportResult:
-        collector = Collector(self.name)
+        collector = Collector(self.name, sink=sink)
         target = _RecordBuilder(collector, signal_type)
         parser = DefusedXMLParser(target=target)  # forbids entity declarations and external refs
         target.parser = parser

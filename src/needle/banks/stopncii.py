@@ -30,7 +30,7 @@ from typing import IO, Any, ClassVar
 
 from needle.banks._common import Collector, make_entry, shorten
 from needle.banks._json import RecordLines, json_scalar, load_json
-from needle.banks.model import BankEntry, ImportResult
+from needle.banks.model import BankEntry, EntrySink, ImportResult
 from needle.errors import BankError, BankFormatError, SignalFormatError
 
 __all__ = ["SIGNAL_TYPES", "StopNCIIFormat"]
@@ -54,6 +54,7 @@ class StopNCIIFormat:
     """StopNCII ``hashRecords`` JSON; see the module docstring."""
 
     name: ClassVar[str] = "stopncii"
+    description: ClassVar[str] = "StopNCII JSON (hashRecords of the FetchHashes API)"
     suffixes: ClassVar[tuple[str, ...]] = (".json",)
     signal_types: ClassVar[frozenset[str] | None] = frozenset(SIGNAL_TYPES.values())
 
@@ -61,7 +62,12 @@ class StopNCIIFormat:
         return b'"hashRecords"' in head
 
     def read(
-        self, stream: IO[bytes], *, signal_type: str | None = None, filename: str = ""
+        self,
+        stream: IO[bytes],
+        *,
+        signal_type: str | None = None,
+        filename: str = "",
+        sink: EntrySink | None = None,
     ) -> ImportResult:
         text, doc = load_json(stream.read(), "StopNCII JSON")
         if not isinstance(doc, dict) or not isinstance(doc.get("hashRecords"), list):
@@ -69,7 +75,7 @@ class StopNCIIFormat:
                 "not a StopNCII file: expected an object with a 'hashRecords' list "
                 "(the response of the FetchHashes API)"
             )
-        collector = Collector(self.name)
+        collector = Collector(self.name, sink=sink)
         lines = RecordLines(text)
         for i, record in enumerate(doc["hashRecords"]):
             try:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import IO, ClassVar
 
 from needle.banks._common import Collector, decoded_lines, make_entry, resolve_type, shorten
-from needle.banks.model import BankEntry, ImportResult
+from needle.banks.model import BankEntry, EntrySink, ImportResult
 from needle.errors import BankError, SignalFormatError
 
 __all__ = ["TextFormat"]
@@ -30,6 +30,10 @@ class TextFormat:
     """One hash per line, ``#`` comments; see the module docstring."""
 
     name: ClassVar[str] = "text"
+    description: ClassVar[str] = (
+        "one hash per line, '# signal_type: NAME' above each type; python-threatexchange's "
+        "local_file reads it when the collaboration is given one signal type"
+    )
     suffixes: ClassVar[tuple[str, ...]] = (".txt", ".text")
     #: None: any registered signal type
     signal_types: ClassVar[frozenset[str] | None] = None
@@ -43,9 +47,14 @@ class TextFormat:
         return False
 
     def read(
-        self, stream: IO[bytes], *, signal_type: str | None = None, filename: str = ""
+        self,
+        stream: IO[bytes],
+        *,
+        signal_type: str | None = None,
+        filename: str = "",
+        sink: EntrySink | None = None,
     ) -> ImportResult:
-        collector = Collector(self.name)
+        collector = Collector(self.name, sink=sink)
         given = resolve_type(signal_type) if signal_type else None
         section: str | None = None
         for number, line in decoded_lines(stream, collector):

@@ -1,11 +1,15 @@
-"""python-threatexchange state files: ``simple.<TYPE>.te``.
+"""The ``te-simple-csv`` format: python-threatexchange's ``simple.<TYPE>.te`` CSV files.
 
 What the file is (read from facebook/ThreatExchange ``python-threatexchange``,
 ``threatexchange/cli/dataset/simple_serialization.py`` and ``SimpleDescriptorRollup`` in
-``exchanges/clients/fb_threatexchange/descriptor.py``): the CLI cache keeps one file per
-indicator type, named ``simple.<indicator_type>.te`` (``simple.HASH_PDQ.te``,
-``simple.HASH_MD5.te``; the older per-signal-type files are ``<signal_name>.te``, e.g.
-``pdq.te``). Each file is CSV written by ``csv.writer``, one row per indicator::
+``exchanges/clients/fb_threatexchange/descriptor.py``): the ThreatExchange threat-updates
+cache of the 0.x CLI and of HMA keeps one file per indicator type, named
+``simple.<indicator_type>.te`` (``simple.HASH_PDQ.te``, ``simple.HASH_MD5.te``; the older
+per-signal-type files are ``<signal_name>.te``, e.g. ``pdq.te``). ``CliIndicatorSerialization``
+and ``HMASerialization`` ``.store`` and ``.load`` them. The 1.x ``threatexchange`` CLI does
+not read them (it keeps its fetched state in pickles): to match with it, export
+``te-local-file`` (``needle.banks.te_local_file``). Each file is CSV written by
+``csv.writer``, one row per indicator::
 
     <indicator>,<first_descriptor_id>,<added_on>,<labels separated by spaces>
 
@@ -37,7 +41,7 @@ from pathlib import PurePath
 from typing import IO, ClassVar
 
 from needle.banks._common import Collector, csv_rows, make_entry, resolve_type, shorten
-from needle.banks.model import BankEntry, ImportResult
+from needle.banks.model import BankEntry, EntrySink, ImportResult
 from needle.errors import BankError, BankFormatError, SignalFormatError
 
 __all__ = ["META_KEYS", "ThreatExchangeFormat", "signal_type_from_filename"]
@@ -73,7 +77,11 @@ def _descriptor(text: str) -> str:
 class ThreatExchangeFormat:
     """python-threatexchange ``simple.<TYPE>.te`` files; see the module docstring."""
 
-    name: ClassVar[str] = "threatexchange"
+    name: ClassVar[str] = "te-simple-csv"
+    description: ClassVar[str] = (
+        "python-threatexchange's simple.TYPE.te CSV (CliIndicatorSerialization, HMA); "
+        "one type a file, named e.g. simple.HASH_PDQ.te"
+    )
     suffixes: ClassVar[tuple[str, ...]] = (".te",)
     signal_types: ClassVar[frozenset[str] | None] = None
 
@@ -84,7 +92,12 @@ class ThreatExchangeFormat:
         return signal_type_from_filename(filename)
 
     def read(
-        self, stream: IO[bytes], *, signal_type: str | None = None, filename: str = ""
+        self,
+        stream: IO[bytes],
+        *,
+        signal_type: str | None = None,
+        filename: str = "",
+        sink: EntrySink | None = None,
     ) -> ImportResult:
         type_name = resolve_type(signal_type) if signal_type else None
         type_name = type_name or signal_type_from_filename(filename)
@@ -94,7 +107,7 @@ class ThreatExchangeFormat:
                 "name it simple.<type>.te (e.g. simple.pdq.te, simple.HASH_MD5.te) "
                 "or give the type (signal_type='pdq')"
             )
-        collector = Collector(self.name)
+        collector = Collector(self.name, sink=sink)
         for start, row in csv_rows(stream, collector):
             if not any(cell.strip() for cell in row):
                 continue

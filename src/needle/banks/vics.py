@@ -34,7 +34,7 @@ from typing import IO, Any, ClassVar
 
 from needle.banks._common import Collector, make_entry, shorten
 from needle.banks._json import RecordLines, json_scalar, load_json
-from needle.banks.model import BankEntry, ImportResult
+from needle.banks.model import BankEntry, EntrySink, ImportResult
 from needle.errors import BankError, BankFormatError, SignalFormatError
 
 __all__ = ["CATEGORY_LABEL", "CONTEXT_2_0", "VicsFormat"]
@@ -91,6 +91,7 @@ class VicsFormat:
     """Project VIC VICS JSON; see the module docstring."""
 
     name: ClassVar[str] = "vics"
+    description: ClassVar[str] = "Project VIC VICS JSON (1.x and 2.0 hash sets and case exports)"
     suffixes: ClassVar[tuple[str, ...]] = (".json",)
     signal_types: ClassVar[frozenset[str] | None] = frozenset({"md5", "sha1"})
 
@@ -99,7 +100,12 @@ class VicsFormat:
         return '"odata.metadata"' in text or '"@odata.context"' in text or "ProjectVic" in text
 
     def read(
-        self, stream: IO[bytes], *, signal_type: str | None = None, filename: str = ""
+        self,
+        stream: IO[bytes],
+        *,
+        signal_type: str | None = None,
+        filename: str = "",
+        sink: EntrySink | None = None,
     ) -> ImportResult:
         text, doc = load_json(stream.read(), "VICS JSON")
         if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
@@ -107,7 +113,7 @@ class VicsFormat:
                 "not a VICS JSON file: expected an object with a 'value' list "
                 "(and 'odata.metadata' or '@odata.context')"
             )
-        collector = Collector(self.name)
+        collector = Collector(self.name, sink=sink)
         lines = RecordLines(text)
         for path, record in self._records(doc["value"], collector, lines):
             try:

@@ -5,11 +5,14 @@ signals (``{"md5": Signal, "pdq": Signal, ...}`` or a list). Out: one ``Match`` 
 entry hit, with the bank, the distance, the bank's threshold and, for PDQ, the dihedral
 transform of the file that matched.
 
-Exact signal types (md5, sha1, sha256, and any type other than PDQ) are looked up in an
-``ExactIndex`` per type. PDQ entries go into one ``PDQIndex`` per distinct bank threshold, so a
-bank held to 20 bits is not searched at another bank's 63 (and a 63-bit bank does not slow the
-others down). A PDQ signal whose quality is under the floor is not matched: PDQ's authors
-consider such hashes too unreliable, and the caller still stores them.
+The indexes are built from each bank's values as arrays (``needle.banks.columns``): a bank
+loaded with ``Store.load_bank_columns`` is already in that form, a bank with a list of
+entries is turned into it. Exact signal types (md5, sha1, sha256, and any type other than
+PDQ) are looked up in an ``ExactIndex`` per type. PDQ entries go into one ``PDQIndex`` per
+distinct bank threshold, so a bank held to 20 bits is not searched at another bank's 63 (and
+a 63-bit bank does not slow the others down). Labels are read only for the entries a batch
+matched, once per batch. A PDQ signal whose quality is under the floor is not matched: PDQ's
+authors consider such hashes too unreliable, and the caller still stores them.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from needle.banks.columns import BankColumns, TypeColumn
 from needle.banks.model import Bank, BankEntry
 from needle.errors import ConfigError, SignalFormatError
 from needle.match.exact import ExactIndex
 from needle.match.model import Match
-from needle.match.pdq import PDQIndex, pdq_array
+from needle.match.pdq import PDQ_BYTES, PDQIndex, pdq_array
 from needle.signals.base import Signal
 from needle.signals.pdq import PDQ, PDQ_QUALITY_FLOOR
 
@@ -34,13 +38,28 @@ SignalSet = Mapping[str, Signal] | Sequence[Signal]
 
 PDQ_NAME = PDQ.name
 
+#: (bank, entry position, distance, transform, signal type) of one hit
+_Hit = tuple[int, int, int, str | None, str]
+
 
 @dataclass(frozen=True, eq=False)
 class _Rows:
-    """Which (bank, entry) each row of an index stands for."""
+    """Which (bank, entry) each row of an index stands for.
 
-    bank: np.ndarray  # position of the bank in Matcher.banks
-    entry: np.ndarray  # position of the entry in that bank's entries
+    The rows of one bank's column are contiguous: part ``k`` starts at row ``starts[k]`` and
+    belongs to bank ``bank[k]``; ``entry[row]`` is the entry's position in its bank.
+    """
+
+    starts: np.ndarray
+    bank: tuple[int, ...]
+    entry: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.entry)
+
+    def at(self, row: int) -> tuple[int, int]:
+        part = int(np.searchsorted(self.starts, row, side="right")) - 1
+        return self.bank[part], int(self.entry[row])
 
 
 class Matcher:
@@ -66,34 +85,46 @@ class Matcher:
         if duplicates:
             raise ConfigError(f"bank names must be unique; given twice: {', '.join(duplicates)}")
 
-        exact_rows: dict[str, tuple[list[int], list[int], list[str]]] = {}
-        pdq_rows: dict[int, tuple[list[int], list[int], list[str]]] = {}
+        exact_parts: dict[str, list[tuple[int, TypeColumn]]] = {}
+        pdq_parts: dict[int, list[tuple[int, TypeColumn]]] = {}
         for b, bank in enumerate(self._banks):
             threshold = _bank_threshold(bank)
-            for e, entry in enumerate(bank.entries):
-                if entry.signal_type == PDQ_NAME:
-                    group = pdq_rows.setdefault(threshold, ([], [], []))
+            entries = bank.entries
+            columns = (
+                entries if isinstance(entries, BankColumns) else BankColumns.from_entries(entries)
+            )
+            for kind, column in columns.columns.items():
+                if kind == PDQ_NAME:
+                    pdq_parts.setdefault(threshold, []).append((b, column))
                 else:
-                    group = exact_rows.setdefault(entry.signal_type, ([], [], []))
-                group[0].append(b)
-                group[1].append(e)
-                group[2].append(entry.value)
+                    exact_parts.setdefault(kind, []).append((b, column))
 
         self._exact: dict[str, tuple[ExactIndex, _Rows]] = {
-            kind: (ExactIndex(values), _rows(banks_, entries))
-            for kind, (banks_, entries, values) in exact_rows.items()
+            kind: (ExactIndex(_exact_values(parts)), _rows(parts))
+            for kind, parts in exact_parts.items()
         }
-        self._pdq: list[tuple[PDQIndex, _Rows]] = []
-        for threshold, (banks_, entries, values) in sorted(pdq_rows.items()):
+        self._pdq: list[tuple[PDQIndex, _Rows]] = [
+            (PDQIndex(self._pdq_values(parts), threshold, copy=False), _rows(parts))
+            for threshold, parts in sorted(pdq_parts.items())
+        ]
+
+    def _pdq_values(self, parts: list[tuple[int, TypeColumn]]) -> np.ndarray:
+        """The PDQ hashes of several banks' columns as one ``(n, 32)`` uint8 array."""
+        arrays = []
+        for b, column in parts:
+            if column.is_hex and column.values.shape[1] == PDQ_BYTES:
+                arrays.append(column.values)
+                continue
+            values = column.strings(range(len(column)))
             try:
-                hashes = pdq_array(values)
+                arrays.append(pdq_array(values))  # upper-case hex is still a hash
             except SignalFormatError:
                 bad = next(k for k, v in enumerate(values) if not _is_pdq_hex(v))
                 raise SignalFormatError(
-                    f"bank {self._banks[banks_[bad]].name!r} entry #{entries[bad]} is not a "
-                    f"PDQ hash (64 hex digits): {values[bad]!r}; fix or re-import the bank"
+                    f"bank {self._banks[b].name!r} entry #{int(column.positions[bad])} is not "
+                    f"a PDQ hash (64 hex digits): {values[bad]!r}; fix or re-import the bank"
                 ) from None
-            self._pdq.append((PDQIndex(hashes, threshold), _rows(banks_, entries)))
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
     @property
     def banks(self) -> list[Bank]:
@@ -106,8 +137,8 @@ class Matcher:
 
     def __len__(self) -> int:
         """Number of bank entries indexed."""
-        return sum(len(rows.bank) for _, rows in self._exact.values()) + sum(
-            len(rows.bank) for _, rows in self._pdq
+        return sum(len(rows) for _, rows in self._exact.values()) + sum(
+            len(rows) for _, rows in self._pdq
         )
 
     def match(self, signals: SignalSet) -> list[Match]:
@@ -116,7 +147,7 @@ class Matcher:
 
     def match_many(self, batch: Sequence[SignalSet]) -> list[list[Match]]:
         """``match`` for each file of a batch; PDQ is searched once for the whole batch."""
-        found: list[list[tuple[int, int, int, str | None, str]]] = [[] for _ in batch]
+        found: list[list[_Hit]] = [[] for _ in batch]
         pdq_groups: list[list[tuple[str, str]]] = []
         pdq_owner: list[int] = []
         for i, item in enumerate(batch):
@@ -132,27 +163,36 @@ class Matcher:
                     continue
                 exact, rows = index
                 for row in exact.query(signal.value):
-                    found[i].append(
-                        (int(rows.bank[row]), int(rows.entry[row]), 0, None, signal.type)
-                    )
+                    found[i].append((*rows.at(row), 0, None, signal.type))
         if pdq_groups:
             for index_, rows in self._pdq:
                 for owner, hits in zip(pdq_owner, index_.query_variants(pdq_groups), strict=True):
                     for hit in hits:
                         found[owner].append(
-                            (
-                                int(rows.bank[hit.row]),
-                                int(rows.entry[hit.row]),
-                                hit.distance,
-                                hit.transform,
-                                PDQ_NAME,
-                            )
+                            (*rows.at(hit.row), hit.distance, hit.transform, PDQ_NAME)
                         )
-        return [self._matches(item) for item in found]
+        entries = self._entries({(b, e) for item in found for b, e, *_ in item})
+        return [self._matches(item, entries) for item in found]
 
-    def _matches(self, found: list[tuple[int, int, int, str | None, str]]) -> list[Match]:
+    def _entries(self, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], BankEntry]:
+        """The whole entries (labels too) of the hits of a batch, one lookup per bank."""
+        by_bank: dict[int, list[int]] = {}
+        for b, e in wanted:
+            by_bank.setdefault(b, []).append(e)
+        out: dict[tuple[int, int], BankEntry] = {}
+        for b, positions in by_bank.items():
+            entries = self._banks[b].entries
+            if isinstance(entries, BankColumns):
+                out.update(((b, e), entry) for e, entry in entries.entries_at(positions).items())
+            else:
+                out.update(((b, e), entries[e]) for e in positions)
+        return out
+
+    def _matches(
+        self, found: list[_Hit], entries: Mapping[tuple[int, int], BankEntry]
+    ) -> list[Match]:
         # One Match per (bank, entry): a file may carry two PDQ signals hitting one entry.
-        best: dict[tuple[int, int], tuple[int, int, int, str | None, str]] = {}
+        best: dict[tuple[int, int], _Hit] = {}
         for hit in found:
             key = (hit[0], hit[1])
             if key not in best or hit[2] < best[key][2]:
@@ -162,7 +202,7 @@ class Matcher:
             best.values(), key=lambda h: (h[0], h[2], h[4], h[1])
         ):
             bank = self._banks[b]
-            entry: BankEntry = bank.entries[e]
+            entry = entries[b, e]
             out.append(
                 Match(
                     bank=bank.name,
@@ -200,8 +240,24 @@ def _bank_threshold(bank: Bank) -> int:
     return threshold
 
 
-def _rows(banks: list[int], entries: list[int]) -> _Rows:
-    return _Rows(np.asarray(banks, dtype=np.int32), np.asarray(entries, dtype=np.int64))
+def _rows(parts: list[tuple[int, TypeColumn]]) -> _Rows:
+    sizes = [len(column) for _, column in parts]
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    positions = [column.positions for _, column in parts]
+    entry = positions[0] if len(positions) == 1 else np.concatenate(positions)
+    return _Rows(starts, tuple(b for b, _ in parts), entry)
+
+
+def _exact_values(parts: list[tuple[int, TypeColumn]]) -> np.ndarray | list[str]:
+    """The values of several banks' columns of one type: one byte array when all are hex of
+    one width (a single bank's array as it is), else their strings."""
+    columns = [column for _, column in parts]
+    widths = {c.values.shape[1] if c.is_hex else -1 for c in columns}
+    if len(widths) == 1 and -1 not in widths:
+        return (
+            columns[0].values if len(columns) == 1 else np.concatenate([c.values for c in columns])
+        )
+    return [v for c in columns for v in c.strings(range(len(c)))]
 
 
 def _is_pdq_hex(value: str) -> bool:

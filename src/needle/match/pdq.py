@@ -346,7 +346,9 @@ class PDQIndex:
     and returns ``PDQHits``; pass a smaller ``threshold`` to ``query`` to search closer (a
     larger one than the index was built for is refused, as recall could not be guaranteed).
     ``strategy`` is ``auto`` (the cost model picks), or forces ``multi-index`` or
-    ``brute-force``; every strategy returns the same hits.
+    ``brute-force``; every strategy returns the same hits. An array is copied, as the
+    caller may change it later; ``copy=False`` uses it as it is, for a caller that will not
+    (the ``Matcher``, from a bank's read-only columns: 320 MB saved at 10M hashes).
 
     >>> index = PDQIndex(["f" * 64, "0" * 64], threshold=31)
     >>> index.query(["f" * 63 + "e"]).for_query(0)
@@ -359,10 +361,11 @@ class PDQIndex:
         threshold: int = PDQ_MATCH_DISTANCE,
         *,
         strategy: str = "auto",
+        copy: bool = True,
     ) -> None:
         _check_threshold(threshold)
         words = _as_words(hashes)
-        if isinstance(hashes, np.ndarray) and np.shares_memory(words, hashes):
+        if copy and isinstance(hashes, np.ndarray) and np.shares_memory(words, hashes):
             words = words.copy()  # the caller's array may change; the index must not
         self._words = words
         self._columns = np.empty((4, 0), dtype=np.uint64)

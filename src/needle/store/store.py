@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from needle.banks._common import STREAM_CHUNK
+from needle.banks.columns import ColumnsBuilder
 from needle.banks.model import Bank, BankEntry
 from needle.errors import BankError, JobRunning, StoreError
 from needle.jsonvalue import JSONObject
@@ -26,7 +29,7 @@ from needle.store.owner import is_alive, now_utc, this_process
 from needle.store.record import ScanRecord, StoredRecord, path_key, record_row, stored_record
 from needle.store.schema import BankEntryRow, BankRow, FileRow, JobRow, MatchRow
 
-__all__ = ["BankSummary", "Job", "JobSummary", "Store", "path_key"]
+__all__ = ["BankImport", "BankSummary", "Job", "JobSummary", "Store", "path_key"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,123 @@ def _fingerprint(roots: Sequence[str], options: JSONObject) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+#: the columns an import writes, in the order of the SQLite fast path's tuples
+_ENTRY_COLUMNS = ("bank_id", "signal_type", "value", "labels", "meta")
+
+
+class BankImport:
+    """One bank's import in progress (``Store.bank_import``): ``add`` inserts a chunk.
+
+    ``added`` counts entries that were new, ``offered`` all given to ``add``; ``created``
+    says the bank is new (and, after the block, that it was kept).
+
+    On SQLite a chunk goes to the driver's ``executemany`` as tuples, labels and meta
+    already JSON: SQLAlchemy's per-row parameter and JSON processing cost three times the
+    insert itself. SQLite sums an executemany's row count, which is then the number of new
+    entries; psycopg cannot, so on PostgreSQL the statement returns the ids it inserted.
+    """
+
+    def __init__(self, session: Session, insert: sa.Insert, bank_id: int) -> None:
+        self._session = session
+        self._insert = insert
+        self.bank_id = bank_id
+        self.created = False
+        self.added = 0
+        self.offered = 0
+        connection = session.connection()
+        self._sqlite: str | None = None
+        if connection.dialect.name == "sqlite":
+            compiled = insert.compile(dialect=connection.dialect, column_keys=list(_ENTRY_COLUMNS))
+            assert tuple(compiled.positiontup or ()) == _ENTRY_COLUMNS, compiled.positiontup
+            self._sqlite = str(compiled)
+
+    def add(self, entries: Sequence[BankEntry]) -> int:
+        """Insert ``entries``, skipping any already in the bank; returns how many were new."""
+        if not entries:
+            return 0
+        connection = self._session.connection()
+        if self._sqlite is not None:
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            cursor = driver.cursor()
+            try:
+                cursor.executemany(
+                    self._sqlite,
+                    [
+                        (
+                            self.bank_id,
+                            e.signal_type,
+                            e.value,
+                            json.dumps(list(e.labels)) if e.labels else "[]",
+                            json.dumps(dict(e.meta)) if e.meta else "{}",
+                        )
+                        for e in entries
+                    ],
+                )
+                new = int(cursor.rowcount)
+            finally:
+                cursor.close()
+        else:
+            rows = [
+                {
+                    "bank_id": self.bank_id,
+                    "signal_type": e.signal_type,
+                    "value": e.value,
+                    "labels": list(e.labels),
+                    "meta": dict(e.meta),
+                }
+                for e in entries
+            ]
+            new = len(self._session.connection().execute(self._insert, rows).all())
+        self.offered += len(entries)
+        self.added += new
+        return new
+
+
+def _driver_chunks(
+    connection: sa.Connection, query: sa.Select[tuple[str, str]] | sa.Select[tuple[str]], size: int
+) -> Iterator[list[tuple[str, ...]]]:
+    """The rows of ``query``, ``size`` at a time, from the driver's own cursor.
+
+    For the millions of rows of a bank load: SQLAlchemy's row objects cost 2-3x the read
+    itself. PostgreSQL gets a server-side (named) cursor, so the rows are not all fetched
+    into the client at once; SQLite's cursor steps through them anyway.
+    """
+    compiled = query.compile(dialect=connection.dialect)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    if connection.dialect.name == "postgresql":
+        cursor = driver.cursor(name="needle_bank_load")
+        params: object = compiled.params
+    else:
+        cursor = driver.cursor()
+        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    try:
+        cursor.execute(str(compiled), params)
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def _insert_new_entries(dialect: str) -> sa.Insert:
+    """INSERT of bank entries that does nothing for one already in the bank (the unique
+    (bank, type, value) key): ``ON CONFLICT DO NOTHING``, which SQLite and PostgreSQL share."""
+    table = BankEntryRow.__table__
+    assert isinstance(table, sa.Table)
+    if dialect == "postgresql":
+        return (
+            postgresql.insert(table)
+            .on_conflict_do_nothing(index_elements=["bank_id", "signal_type", "value"])
+            .returning(table.c.id)
+        )
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(
+            index_elements=["bank_id", "signal_type", "value"]
+        )
+    raise StoreError(f"banks need SQLite or PostgreSQL, not {dialect}")
+
+
 class Store:
     """Open with ``Store(url)``; the schema is migrated to the newest revision on open."""
 
@@ -102,14 +222,21 @@ class Store:
     def create_bank(
         self, name: str, *, pdq_threshold: int = PDQ_MATCH_DISTANCE, description: str = ""
     ) -> None:
+        with self._session.begin() as session:
+            if session.scalar(sa.select(BankRow.id).where(BankRow.name == name)) is not None:
+                raise BankError(f"bank {name!r} exists already")
+            self._new_bank(session, name, pdq_threshold, description)
+
+    @staticmethod
+    def _new_bank(session: Session, name: str, pdq_threshold: int, description: str) -> BankRow:
         if not name or len(name) > 200:
             raise BankError("a bank name must be 1 to 200 characters")
         if not 0 <= pdq_threshold <= 256:
             raise BankError(f"PDQ threshold must be between 0 and 256, not {pdq_threshold}")
-        with self._session.begin() as session:
-            if session.scalar(sa.select(BankRow.id).where(BankRow.name == name)) is not None:
-                raise BankError(f"bank {name!r} exists already")
-            session.add(BankRow(name=name, pdq_threshold=pdq_threshold, description=description))
+        row = BankRow(name=name, pdq_threshold=pdq_threshold, description=description)
+        session.add(row)
+        session.flush()
+        return row
 
     def _bank_row(self, session: Session, name: str) -> BankRow:
         row = session.scalar(sa.select(BankRow).where(BankRow.name == name))
@@ -129,48 +256,140 @@ class Store:
         with self._session.begin() as session:
             self._bank_row(session, name).pdq_threshold = pdq_threshold
 
+    @contextmanager
+    def bank_import(
+        self,
+        name: str,
+        *,
+        create: bool = True,
+        pdq_threshold: int | None = None,
+        description: str = "",
+    ) -> Iterator[BankImport]:
+        """Add entries to bank ``name`` in one transaction, a chunk at a time.
+
+        Yields a ``BankImport`` whose ``add`` inserts a chunk of entries, skipping those
+        already in the bank (the database's unique key decides, not a set in memory). On
+        leaving the block the transaction commits; on an error nothing of it is kept. A bank
+        that does not exist is created when ``create`` (with ``pdq_threshold``, default 31),
+        in the same transaction, and only kept when at least one entry was added: a failed
+        or empty import leaves no empty bank behind. For an existing bank a given
+        ``pdq_threshold`` replaces its threshold, in the same transaction too.
+        """
+        session = self._session()
+        try:
+            row = session.scalar(sa.select(BankRow).where(BankRow.name == name))
+            created = row is None
+            if row is None:
+                if not create:
+                    row = self._bank_row(session, name)  # raises, naming the banks there are
+                threshold = PDQ_MATCH_DISTANCE if pdq_threshold is None else pdq_threshold
+                row = self._new_bank(session, name, threshold, description)
+            elif pdq_threshold is not None:
+                if not 0 <= pdq_threshold <= 256:
+                    raise BankError(f"PDQ threshold must be between 0 and 256, not {pdq_threshold}")
+                row.pdq_threshold = pdq_threshold
+            batch = BankImport(session, _insert_new_entries(self.engine.dialect.name), row.id)
+            batch.created = created
+            yield batch
+            if created and not batch.added:
+                session.rollback()
+                batch.created = False
+            else:
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
     def add_entries(self, name: str, entries: Iterable[BankEntry]) -> int:
-        """Add entries to a bank; those already in it are skipped. Returns how many were new."""
-        with self._session.begin() as session:
-            bank = self._bank_row(session, name)
-            existing: set[tuple[str, str]] = set(
-                session.execute(
-                    sa.select(BankEntryRow.signal_type, BankEntryRow.value).where(
-                        BankEntryRow.bank_id == bank.id
-                    )
-                )
-            )
-            rows = []
+        """Add entries to an existing bank; those already in it are skipped. Returns how many
+        were new. Entries are inserted a chunk at a time, in one transaction."""
+        with self.bank_import(name, create=False) as batch:
+            chunk: list[BankEntry] = []
             for entry in entries:
-                key = (entry.signal_type, entry.value)
-                if key in existing:
-                    continue
-                existing.add(key)
-                rows.append(
-                    {
-                        "bank_id": bank.id,
-                        "signal_type": entry.signal_type,
-                        "value": entry.value,
-                        "labels": list(entry.labels),
-                        "meta": dict(entry.meta),
-                    }
-                )
-            for start in range(0, len(rows), 5000):
-                session.execute(sa.insert(BankEntryRow), rows[start : start + 5000])
-            return len(rows)
+                chunk.append(entry)
+                if len(chunk) >= STREAM_CHUNK:
+                    batch.add(chunk)
+                    chunk = []
+            batch.add(chunk)
+        return batch.added
 
     def load_bank(self, name: str) -> Bank:
+        """The bank with every entry as a ``BankEntry``: for exports and small banks. A scan
+        loads with ``load_bank_columns``, which holds no object per entry."""
         with self._session() as session:
             row = self._bank_row(session, name)
             entries = [
-                BankEntry(e.signal_type, e.value, tuple(e.labels), dict(e.meta))
-                for e in session.scalars(
-                    sa.select(BankEntryRow)
+                BankEntry(signal_type, value, tuple(labels), dict(meta))
+                for signal_type, value, labels, meta in session.execute(
+                    sa.select(
+                        BankEntryRow.signal_type,
+                        BankEntryRow.value,
+                        BankEntryRow.labels,
+                        BankEntryRow.meta,
+                    )
                     .where(BankEntryRow.bank_id == row.id)
                     .order_by(BankEntryRow.id)
                 )
             ]
             return Bank(row.name, entries, row.pdq_threshold, row.description)
+
+    def load_bank_columns(self, name: str, *, chunk: int = 1 << 16) -> Bank:
+        """The bank as a scan matches it: entries as ``BankColumns``, read ``chunk`` rows at a time.
+
+        Only (signal type, value) is read (the value alone when the bank holds one type), in
+        entry order, through the driver's own cursor, straight into one array per type (16
+        bytes an md5, 32 a PDQ hash); no object is kept per entry. Labels and meta stay
+        in the database and are read for the entries asked for (the matches), by value
+        through the bank's unique key. Entry positions are those of ``load_bank``.
+        """
+        with self._session() as session:
+            row = self._bank_row(session, name)
+            bank_id, threshold, description = row.id, row.pdq_threshold, row.description
+            counts = {
+                str(kind): int(n)
+                for kind, n in session.execute(
+                    sa.select(BankEntryRow.signal_type, sa.func.count())
+                    .where(BankEntryRow.bank_id == bank_id)
+                    .group_by(BankEntryRow.signal_type)
+                )
+            }
+            builder = ColumnsBuilder(counts)
+            table = BankEntryRow.__table__.c
+            kinds = list(counts)
+            query: sa.Select[tuple[str]] | sa.Select[tuple[str, str]]
+            if len(kinds) == 1:  # the usual big bank: one type, so one column to read
+                query = sa.select(table.value).where(
+                    table.bank_id == bank_id, table.signal_type == kinds[0]
+                )
+            else:
+                query = sa.select(table.signal_type, table.value).where(table.bank_id == bank_id)
+            for rows in _driver_chunks(session.connection(), query.order_by(table.id), chunk):
+                if len(kinds) == 1:
+                    builder.add(kinds * len(rows), [r[0] for r in rows])
+                else:
+                    builder.add([r[0] for r in rows], [r[1] for r in rows])
+
+        def lookup(signal_type: str, values: Sequence[str]) -> dict[str, BankEntry]:
+            return self._entries_by_value(bank_id, signal_type, values)
+
+        return Bank(name, builder.build(lookup), threshold, description)
+
+    def _entries_by_value(
+        self, bank_id: int, signal_type: str, values: Sequence[str]
+    ) -> dict[str, BankEntry]:
+        with self._session() as session:
+            return {
+                value: BankEntry(signal_type, value, tuple(labels), dict(meta))
+                for value, labels, meta in session.execute(
+                    sa.select(BankEntryRow.value, BankEntryRow.labels, BankEntryRow.meta).where(
+                        BankEntryRow.bank_id == bank_id,
+                        BankEntryRow.signal_type == signal_type,
+                        BankEntryRow.value.in_(list(values)),
+                    )
+                )
+            }
 
     def bank_names(self) -> list[str]:
         with self._session() as session:

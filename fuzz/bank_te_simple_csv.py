@@ -1,5 +1,5 @@
 """Harness: bytes as a python-threatexchange ``.te`` file (named for its signal type) ->
-``needle.banks.registry.get("threatexchange").read``, then the format's own round trip
+``needle.banks.registry.get("te-simple-csv").read``, then the format's own round trip
 (``_banks``). Expected: ``BankFormatError`` only.
 """
 
@@ -19,7 +19,7 @@ FILENAMES = (
     "simple.hash_sha1.te",
 )
 
-TestOneInput = harness("threatexchange", FILENAMES)
+TestOneInput = harness("te-simple-csv", FILENAMES)
 
 if __name__ == "__main__":
     main(TestOneInput, sys.argv)
