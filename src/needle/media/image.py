@@ -193,7 +193,10 @@ def _open(data: bytes, limits: Limits) -> Image.Image:
         )
     if width < 1 or height < 1:
         raise CorruptMedia(f"the header declares an empty image ({width}x{height})")
-    if image.format in _JPEG_FORMATS and data.count(_SOS) > limits.max_jpeg_scans:
+    # only a progressive JPEG has more than one scan: a baseline one skips the count (a pass
+    # over every byte, milliseconds on a large photo)
+    progressive = image.format in _JPEG_FORMATS and image.info.get("progressive")
+    if progressive and data.count(_SOS) > limits.max_jpeg_scans:
         raise MediaTooLarge(
             f"the JPEG has {data.count(_SOS):,} scans, over the limit of {limits.max_jpeg_scans} "
             "(Limits.max_jpeg_scans): each scan is a pass over the whole picture"
