@@ -12,7 +12,6 @@ stored twice (the unique (job, path) key backs this up).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import threading
@@ -87,29 +86,10 @@ def assess_record(
     return ScanRecord(record, tuple(matches), assessment)
 
 
-def _distinct(items: Iterable[Item]) -> Iterator[Item]:
-    """Every item under a path of its own: a path met again (two members of one name in an
-    archive) is renamed ``PATH#2``, ``#3`` … in walk order, so a resumed scan names it alike
-    and both are recorded. Holds one small digest per path of the scan."""
-    seen: dict[bytes, int] = {}
-    for item in items:
-        key = _digest(item.path)
-        count = seen[key] = seen.get(key, 0) + 1
-        if count == 1:
-            yield item
-            continue
-        while _digest(path := f"{item.path}#{count}") in seen:  # a real file of that name
-            count += 1
-        seen[_digest(path)] = 1
-        yield replace(item, path=path)
-
-
-def _digest(path: str) -> bytes:
-    return hashlib.blake2b(path.encode("utf-8", "surrogatepass"), digest_size=12).digest()
-
-
 def _pending(items: Iterable[Item], done: set[str], skipped: list[int]) -> Iterator[Item]:
-    for item in _distinct(items):
+    # the walker gives every item a path of its own (a repeated archive member is NAME#2):
+    # the path's key is what a resumed scan skips by
+    for item in items:
         if path_key(item.path) in done:
             skipped[0] += 1
             continue
