@@ -166,3 +166,23 @@ class StoreError(NeedleError):
 
 class JobRunning(StoreError):
     """Another live process runs the scan job this one would resume."""
+
+
+class AccessError(NeedleError):
+    """Accounts and tokens: a bad name or role, an unknown user or token."""
+
+
+class LoginRefused(AccessError):
+    """A sign-in that did not succeed. The message shown to the person is always the same
+    (``PUBLIC_MESSAGE``), whatever the cause, so it tells an attacker nothing; ``reason``
+    (``bad-credentials``, ``locked``, ``disabled``) goes to the audit log."""
+
+    PUBLIC_MESSAGE = "wrong name or password, or the account is locked: try again later"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.PUBLIC_MESSAGE)
+        self.reason = reason
+
+
+class AuditError(NeedleError):
+    """The audit log could not be written or read."""

@@ -37,11 +37,15 @@ VERBS: dict[str, str] = {
     "provenance": "needle.cli.provenance",
     "classify": "needle.cli.classify",
     "guard": "needle.cli.guard",
+    "serve": "needle.cli.serve",
 }
 #: group name -> module exposing ``app`` (a Typer group)
 GROUPS: dict[str, str] = {
     "bank": "needle.cli.bank",
     "eval": "needle.cli.evaluate",
+    "user": "needle.cli.user",
+    "token": "needle.cli.token",
+    "audit": "needle.cli.audit",
 }
 
 

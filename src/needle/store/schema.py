@@ -12,7 +12,21 @@ from typing import ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["BankEntryRow", "BankRow", "Base", "FileRow", "JobRow", "MatchRow"]
+__all__ = [
+    "AuditRow",
+    "BankEntryRow",
+    "BankRow",
+    "Base",
+    "CaseItemRow",
+    "DecisionRow",
+    "FileRow",
+    "JobRow",
+    "MatchRow",
+    "SessionRow",
+    "SettingRow",
+    "TokenRow",
+    "UserRow",
+]
 
 
 def _now() -> datetime:
@@ -122,3 +136,113 @@ class MatchRow(Base):
     labels: Mapped[list] = mapped_column(default=list)
 
     file: Mapped[FileRow] = relationship(back_populates="matches")
+
+
+# -- the review service (needle serve): accounts, sessions, tokens, decisions, audit ------------
+
+
+class UserRow(Base):
+    """A person who signs in to the review UI. ``password_hash`` is an argon2id hash."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    role: Mapped[str] = mapped_column(sa.String(20))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    #: failed sign-ins since the last good one; at the limit the account locks for a while
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+    last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class SessionRow(Base):
+    """A signed-in browser. ``id`` is the sha256 of the cookie's secret, never the secret."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("app_user.id", ondelete="CASCADE"), index=True
+    )
+    csrf: Mapped[str] = mapped_column(sa.String(64))
+    ip: Mapped[str] = mapped_column(sa.String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+
+class TokenRow(Base):
+    """An API token for a machine client: only its sha256 is kept, and its first characters."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    role: Mapped[str] = mapped_column(sa.String(20))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+    last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class DecisionRow(Base):
+    """A reviewer's decision on one file record; the newest one per file is the current one."""
+
+    __tablename__ = "review_decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("file_record.id", ondelete="CASCADE"), index=True
+    )
+    decision: Mapped[str] = mapped_column(sa.String(40))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    user: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+
+class CaseItemRow(Base):
+    """A file record grouped into a named case (an account, an incident)."""
+
+    __tablename__ = "case_item"
+    __table_args__ = (sa.UniqueConstraint("case_name", "file_id", name="uq_case_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_name: Mapped[str] = mapped_column(sa.String(200), index=True)
+    file_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("file_record.id", ondelete="CASCADE"), index=True
+    )
+    added_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+
+class SettingRow(Base):
+    """Organisation settings (blur defaults) and counters (the banks' generation)."""
+
+    __tablename__ = "app_setting"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    value: Mapped[dict] = mapped_column(default=dict)
+
+
+class AuditRow(Base):
+    """One audited action. Rows form a hash chain: ``hash`` covers the row and ``prev_hash``,
+    so an edited, deleted or reordered row breaks the chain where it happened
+    (``needle.audit.verify``)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(sa.String(100))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    action: Mapped[str] = mapped_column(sa.String(60), index=True)
+    target: Mapped[str] = mapped_column(sa.String(300), default="")
+    ip: Mapped[str] = mapped_column(sa.String(64), default="")
+    detail: Mapped[dict] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from needle.signals.pdq import PDQ_MATCH_DISTANCE
 from needle.store.engine import DEFAULT_DB, create_engine, migrate
 from needle.store.owner import is_alive, now_utc, this_process
 from needle.store.record import ScanRecord, StoredRecord, path_key, record_row, stored_record
-from needle.store.schema import BankEntryRow, BankRow, FileRow, JobRow, MatchRow
+from needle.store.schema import BankEntryRow, BankRow, FileRow, JobRow, MatchRow, SettingRow
 
 __all__ = ["BankImport", "BankSummary", "Job", "JobSummary", "Store", "path_key"]
 
@@ -199,6 +200,19 @@ def _insert_new_entries(dialect: str) -> sa.Insert:
     raise StoreError(f"banks need SQLite or PostgreSQL, not {dialect}")
 
 
+BANK_GENERATION = "bank_generation"
+
+
+def _banks_changed(session: Session) -> None:
+    # a fresh random id, not a counter: two writers cannot both write the same "next" value
+    row = session.get(SettingRow, BANK_GENERATION)
+    value = {"id": uuid.uuid4().hex}
+    if row is None:
+        session.add(SettingRow(key=BANK_GENERATION, value=value))
+    else:
+        row.value = value
+
+
 class Store:
     """Open with ``Store(url)``; the schema is migrated to the newest revision on open."""
 
@@ -226,6 +240,7 @@ class Store:
             if session.scalar(sa.select(BankRow.id).where(BankRow.name == name)) is not None:
                 raise BankError(f"bank {name!r} exists already")
             self._new_bank(session, name, pdq_threshold, description)
+            _banks_changed(session)
 
     @staticmethod
     def _new_bank(session: Session, name: str, pdq_threshold: int, description: str) -> BankRow:
@@ -255,6 +270,7 @@ class Store:
     def set_bank_threshold(self, name: str, pdq_threshold: int) -> None:
         with self._session.begin() as session:
             self._bank_row(session, name).pdq_threshold = pdq_threshold
+            _banks_changed(session)
 
     @contextmanager
     def bank_import(
@@ -295,6 +311,7 @@ class Store:
                 session.rollback()
                 batch.created = False
             else:
+                _banks_changed(session)
                 session.commit()
         except BaseException:
             session.rollback()
@@ -414,6 +431,14 @@ class Store:
             row = self._bank_row(session, name)
             session.execute(sa.delete(BankEntryRow).where(BankEntryRow.bank_id == row.id))
             session.delete(row)
+            _banks_changed(session)
+
+    def bank_generation(self) -> str:
+        """A value that changes whenever any bank changes (in any process): a long-running
+        reader (``needle serve``) compares it to know when to rebuild its index."""
+        with self._session() as session:
+            row = session.get(SettingRow, BANK_GENERATION)
+            return str(row.value.get("id", "")) if row is not None else ""
 
     # -- jobs ------------------------------------------------------------------------------
 

@@ -1,0 +1,45 @@
+"""How ``needle serve`` runs: one frozen value, built by the CLI (or a test) and read by all."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from needle.media import DEFAULT_LIMITS, Limits
+from needle.store import DEFAULT_DB
+
+__all__ = ["ServeSettings"]
+
+
+def _default_workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 1)))
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Defaults are the documented ones (``docs/serve.md``).
+
+    ``fetch_hosts``: hosts whose media ``url=`` parameters may fetch; empty (the default)
+    means nothing is fetched and such requests are answered 403.
+    ``https``: the service is reached over HTTPS (directly or behind a proxy): cookies are
+    marked Secure. ``index_refresh_seconds``: how often the bank index looks for banks changed
+    by another process (``needle bank import`` while serving).
+    """
+
+    db_url: str = DEFAULT_DB
+    workers: int = field(default_factory=_default_workers)
+    limits: Limits = DEFAULT_LIMITS
+    quarantine_dir: str | None = None
+    quarantine_key_file: str | None = None
+    fetch_hosts: tuple[str, ...] = ()
+    fetch_max_bytes: int = 50 * 1024 * 1024
+    fetch_timeout: float = 10.0
+    https: bool = False
+    index_refresh_seconds: float = 2.0
+    #: a machine client's token is checked against the database at most this often; a
+    #: revocation through the service applies at once, one made by the CLI within this time
+    token_cache_seconds: float = 2.0
+    #: requests examining uploads at once, beyond which /v1/scan and /h/hash answer 503
+    max_pending_scans: int = 64
+    #: start the worker processes before answering (off in tests: they start on first use)
+    warm_workers: bool = True
