@@ -4,47 +4,53 @@ A client written for HMA 2.0 (hashing ``/h``, matching ``/m``, curation ``/c``) 
 unchanged: same paths, query parameters, multipart field names (``photo``, ``video``), JSON
 bodies, status codes and JSON shapes; errors are ``{"message": ...}`` as HMA's. Every route
 needs the ``hma`` permission (admin and api roles). docs/serve-hma.md lists what differs.
-
-Signal types, by HMA's names: ``pdq`` (photos), ``video_md5`` (videos: the md5 of the file,
-stored and matched as needle's ``md5``), and needle's ``md5`` (photos), ``sha1`` and
-``sha256`` (both). A name needle lacks (``vpdq``, ``tmk``...) is answered as HMA answers a type
-it has not installed.
+HMA's signal and content types and the shapes of its answers are in ``hma_store``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NoReturn, NotRequired
+from typing import NoReturn
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.datastructures import UploadFile
 
-# pydantic reads a TypedDict from typing_extensions alone before Python 3.12
-from typing_extensions import TypedDict
-
 from needle.access import Principal
 from needle.errors import BankError, SignalFormatError
 from needle.jsonvalue import JSONObject
-from needle.match import Match, Matcher
+from needle.match import Match
 from needle.signals import HammingMatchable, Signal, registry
 from needle.signals.pdq import PDQ_MATCH_DISTANCE
 from needle.web.auth import allow
-from needle.web.hma_store import HMAStore, StoredSignal
+from needle.web.hma_store import (
+    BANK_NAME,
+    BANK_NAME_MESSAGE,
+    CONTENT_TYPES,
+    JSON_BODY,
+    MULTIPART_BODY,
+    SIGNAL_TYPES,
+    AddedContent,
+    BankConfig,
+    BankContent,
+    ByBank,
+    HMAStore,
+    HMAType,
+    IndexStatus,
+    MatchWithDistance,
+    Message,
+    StoredSignal,
+    index_sizes,
+    looks_like_video,
+    parse_metadata,
+    signal_types_for,
+)
 from needle.web.service import Service, client_ip, get_service
 
-__all__ = ["CONTENT_TYPES", "SIGNAL_TYPES", "HMAType", "router"]
-
-
-class Message(TypedDict):
-    """Every error, as HMA answers them."""
-
-    message: str
+__all__ = ["router"]
 
 
 router = APIRouter(
@@ -55,86 +61,6 @@ router = APIRouter(
         403: {"model": Message, "description": "A role without HMA access, or url= refused"},
     },
 )
-
-#: HMA's content types: the multipart field names and ``content_type=`` values it accepts
-CONTENT_TYPES = ("photo", "video")
-
-#: HMA's rule for bank names (its storage refuses others)
-_BANK_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
-_BANK_NAME_MESSAGE = "Bank names must be UPPER_WITH_UNDERSCORE"
-_METADATA_KEYS = frozenset({"content_id", "content_uri", "json"})
-
-
-@dataclass(frozen=True)
-class HMAType:
-    """A signal type as HMA names it, the needle type it is, and the content it applies to."""
-
-    name: str
-    needle: str
-    content: frozenset[str]
-
-
-SIGNAL_TYPES: dict[str, HMAType] = {
-    t.name: t
-    for t in (
-        HMAType("pdq", "pdq", frozenset({"photo"})),
-        HMAType("video_md5", "md5", frozenset({"video"})),
-        HMAType("md5", "md5", frozenset({"photo"})),
-        HMAType("sha1", "sha1", frozenset(CONTENT_TYPES)),
-        HMAType("sha256", "sha256", frozenset(CONTENT_TYPES)),
-    )
-}
-
-
-class BankConfig(TypedDict):
-    name: str
-    matching_enabled_ratio: float
-
-
-class MatchWithDistance(TypedDict):
-    bank_content_id: int
-    distance: str
-
-
-class AddedContent(TypedDict):
-    id: int
-    signals: dict[str, str]
-
-
-class BankContent(TypedDict):
-    id: int
-    disable_until_ts: int
-    collab_metadata: dict[str, list[str]]
-    original_media_uri: str | None
-    bank: BankConfig
-    signals: NotRequired[dict[str, str]]
-
-
-class IndexStatus(TypedDict):
-    present: bool
-    built_to: int
-    size: int
-
-
-#: one signal type's matches, by bank
-ByBank = dict[str, list[MatchWithDistance]]
-
-_MULTIPART = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "photo": {"type": "string", "format": "binary"},
-                        "video": {"type": "string", "format": "binary"},
-                    },
-                }
-            }
-        }
-    }
-}
-_JSON_OBJECT = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
 def _fail(status: int, message: str) -> NoReturn:
@@ -169,17 +95,18 @@ def _signal_type(name: str) -> HMAType:
     return found
 
 
-def _validate(kind: HMAType, value: object) -> str:
-    if not isinstance(value, str):
-        raise SignalFormatError(f"expected a string, not {type(value).__name__}")
-    return registry.get(kind.needle).validate(value)
-
-
 async def _json_body(request: Request) -> object:
     try:
         return await request.json()
     except ValueError:
         _fail(400, "this endpoint expects a JSON body")
+
+
+def _types_for(content_type: str, types: str | None) -> list[HMAType]:
+    try:
+        return signal_types_for(content_type, types)
+    except ValueError as exc:
+        _fail(400, str(exc))
 
 
 def _store(service: Service) -> HMAStore:
@@ -189,52 +116,12 @@ def _store(service: Service) -> HMAStore:
 async def _audit(
     service: Service, request: Request, who: Principal, action: str, target: str, **detail: str
 ) -> None:
-    await asyncio.to_thread(
-        service.audit.append,
-        who.name,
-        str(who.role),
-        action,
-        target,
-        client_ip(request),
-        dict(detail),
-    )
+    said: JSONObject = dict(detail)
+    entry = (who.name, str(who.role), action, target, client_ip(request), said)
+    await asyncio.to_thread(service.audit.append, *entry)
 
 
 # -- hashing -----------------------------------------------------------------------------------
-
-
-def _types_for(content_type: str, types: str | None) -> list[HMAType]:
-    """The signal types to compute for ``content_type``, narrowed by ``types=`` as HMA does."""
-    if content_type not in CONTENT_TYPES:
-        _fail(400, f"no such content_type: '{content_type}'")
-    enabled = {n: t for n, t in SIGNAL_TYPES.items() if content_type in t.content}
-    if types is None:
-        return list(enabled.values())
-    chosen: dict[str, HMAType] = {}
-    for name in (part.strip() for part in types.split(",")):
-        if not name:
-            continue
-        if name not in enabled:
-            _fail(400, f"signal type '{name}' doesn't exist or is disabled")
-        chosen[name] = enabled[name]
-    if not chosen:
-        _fail(400, "empty signal type selection")
-    return list(chosen.values())
-
-
-_IMAGE_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
-
-
-def _looks_like_video(data: bytes) -> bool:
-    """Container signatures of common video formats (what HMA learns from Content-Type)."""
-    head = data[:16]
-    if head[4:8] == b"ftyp":  # MP4, MOV, 3GP, but HEIF/AVIF images share the box
-        return head[8:12] not in _IMAGE_BRANDS
-    return (
-        head.startswith((b"\x1a\x45\xdf\xa3", b"FLV", b"\x00\x00\x01\xba", b"\x30\x26\xb2\x75"))
-        or (head[:4] == b"RIFF" and head[8:11] == b"AVI")
-        or (len(data) > 188 and data[0] == 0x47 and data[188] == 0x47)
-    )
 
 
 @dataclass(frozen=True)
@@ -252,26 +139,18 @@ async def _hash(
     if content_type is None:  # a url= without content_type: tell from the bytes
         if "pdq" in computed:
             content_type = "photo"
-        elif _looks_like_video(data):
+        elif looks_like_video(data):
             content_type = "video"
         else:
-            _fail(
-                400,
-                "unsupported url content: not an image needle can decode nor a known video "
-                "container; if you know the expected type, provide it with the content_type "
-                "query param",
-            )
+            why = "neither an image needle can decode nor a known video container"
+            _fail(400, f"unsupported url content: {why}; give content_type=photo or video")
     chosen = _types_for(content_type, types)
     values: dict[str, str] = {}
     signals: dict[str, Signal] = {}
     for kind in chosen:
         signal = computed.get(kind.needle)
         if signal is None:
-            _fail(
-                400,
-                f"could not compute {kind.name} of this {content_type}: not an image "
-                "needle can decode",
-            )
+            _fail(400, f"could not compute {kind.name}: not an image needle can decode")
         values[kind.name] = signal.value
         signals[kind.name] = signal
     return _Hashed(values, signals)
@@ -318,7 +197,7 @@ async def hash_url(
     return (await _fetched(service, url, content_type, types)).values
 
 
-@router.post("/h/hash", summary="Hash an uploaded photo or video", openapi_extra=_MULTIPART)
+@router.post("/h/hash", summary="Hash an uploaded photo or video", openapi_extra=MULTIPART_BODY)
 async def hash_upload(
     request: Request,
     types: str | None = None,
@@ -367,7 +246,7 @@ async def _find(service: Service, signals: Mapping[str, Signal]) -> dict[str, li
 def _query_signal(signal: str, signal_type: str) -> dict[str, Signal]:
     kind = _signal_type(signal_type)
     try:
-        value = _validate(kind, signal)
+        value = kind.validate(signal)
     except SignalFormatError as exc:
         _fail(400, f"invalid signal: {exc}")
     return {kind.name: Signal(kind.needle, value)}
@@ -414,11 +293,8 @@ async def _by_bank(
         coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
         by_bank: ByBank = {}
         for hit in hits:
-            if ratios.get(hit.bank, 1.0) < coinflip or (
-                banks is not None and hit.bank not in banks
-            ):
-                continue
-            by_bank.setdefault(hit.bank, []).append(_match_json(hit))
+            if ratios.get(hit.bank, 1.0) >= coinflip and (banks is None or hit.bank in banks):
+                by_bank.setdefault(hit.bank, []).append(_match_json(hit))
         out[name] = by_bank
     return out
 
@@ -459,7 +335,7 @@ async def lookup(
 
 
 @router.post(
-    "/m/lookup", summary="Match an uploaded photo or video, by bank", openapi_extra=_MULTIPART
+    "/m/lookup", summary="Match an uploaded photo or video, by bank", openapi_extra=MULTIPART_BODY
 )
 async def lookup_upload(
     request: Request,
@@ -477,21 +353,6 @@ async def lookup_upload(
     )
 
 
-def _index_sizes(matcher: Matcher) -> dict[str, int]:
-    """Entries in the index by needle signal type."""
-    from needle.banks.columns import BankColumns
-
-    sizes: dict[str, int] = {}
-    for bank in matcher.banks:
-        if isinstance(bank.entries, BankColumns):
-            for kind, column in bank.entries.columns.items():
-                sizes[kind] = sizes.get(kind, 0) + len(column)
-        else:
-            for entry in bank.entries:
-                sizes[entry.signal_type] = sizes.get(entry.signal_type, 0) + 1
-    return sizes
-
-
 @router.get("/m/index/status", summary="The index of each signal type")
 async def index_status(
     signal_type: str | None = None,
@@ -504,7 +365,7 @@ async def index_status(
             _fail(400, f"No such signal type '{signal_type}'")
         kinds = [SIGNAL_TYPES[signal_type]]
     status = service.index_status()
-    sizes = _index_sizes(service.matcher())
+    sizes = index_sizes(service.matcher())
     built = status.built_at
     return {
         kind.name: {
@@ -516,7 +377,7 @@ async def index_status(
     }
 
 
-@router.post("/m/compare", summary="Compare pairs of hashes", openapi_extra=_JSON_OBJECT)
+@router.post("/m/compare", summary="Compare pairs of hashes", openapi_extra=JSON_BODY)
 async def compare(
     request: Request,
     who: Principal = allow("hma"),
@@ -533,7 +394,7 @@ async def compare(
             _fail(400, "Comparison hash list length must be exactly 2")
         kind = _signal_type(name)
         try:
-            left, right = _validate(kind, pair[0]), _validate(kind, pair[1])
+            left, right = kind.validate(pair[0]), kind.validate(pair[1])
         except SignalFormatError as exc:
             _fail(400, f"Invalid {name} hash: {exc}")
         needle_type = registry.get(kind.needle)
@@ -587,7 +448,7 @@ async def banks_index(
     return [_bank_json(name, ratios.get(name, 1.0)) for name in names]
 
 
-@router.post("/c/banks", status_code=201, summary="Create a bank", openapi_extra=_JSON_OBJECT)
+@router.post("/c/banks", status_code=201, summary="Create a bank", openapi_extra=JSON_BODY)
 async def bank_create(
     request: Request,
     who: Principal = allow("hma"),
@@ -599,8 +460,8 @@ async def bank_create(
     name = body.get("name")
     if name is None:
         _fail(400, "name is required")
-    if not isinstance(name, str) or not _BANK_NAME.fullmatch(name):
-        _fail(400, _BANK_NAME_MESSAGE)
+    if not isinstance(name, str) or not BANK_NAME.fullmatch(name):
+        _fail(400, BANK_NAME_MESSAGE)
     ratio = 1.0
     if body.get("enabled_ratio") is not None:
         ratio = _ratio(body["enabled_ratio"])
@@ -628,7 +489,7 @@ async def bank_show(
     return await _bank_or_404(service, bank_name)
 
 
-@router.put("/c/bank/{bank_name}", summary="Rename or enable a bank", openapi_extra=_JSON_OBJECT)
+@router.put("/c/bank/{bank_name}", summary="Rename or enable a bank", openapi_extra=JSON_BODY)
 async def bank_update(
     bank_name: str,
     request: Request,
@@ -645,8 +506,8 @@ async def bank_update(
     name = bank_name
     if body.get("name") is not None:
         name = body["name"]
-        if not isinstance(name, str) or not _BANK_NAME.fullmatch(name):
-            _fail(400, _BANK_NAME_MESSAGE)
+        if not isinstance(name, str) or not BANK_NAME.fullmatch(name):
+            _fail(400, BANK_NAME_MESSAGE)
     if body.get("enabled") is not None:
         ratio = _enabled(body["enabled"])
     if body.get("enabled_ratio") is not None:
@@ -681,26 +542,11 @@ async def bank_delete(
     return {"message": "Done"}
 
 
-def _metadata(value: object) -> JSONObject | None:
-    """HMA's optional content metadata: an object of content_id, content_uri, json."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            _fail(400, "metadata should be a json object")
-    if not isinstance(value, dict):
-        _fail(400, "metadata should be a json object")
-    unexpected = sorted(set(value) - _METADATA_KEYS)
-    if unexpected:
-        _fail(400, f"Invalid metadata: unexpected keys {', '.join(unexpected)}")
-    for key in ("content_id", "content_uri"):
-        if value.get(key) is not None and not isinstance(value[key], str):
-            _fail(400, f"Invalid metadata: {key} should be a string")
-    if value.get("json") is not None and not isinstance(value["json"], dict):
-        _fail(400, "Invalid metadata: json should be an object")
-    return {str(k): v for k, v in value.items()}
+def _parsed_metadata(value: object) -> JSONObject | None:
+    try:
+        return parse_metadata(value)
+    except ValueError as exc:
+        _fail(400, str(exc))
 
 
 async def _add(
@@ -724,7 +570,7 @@ async def _add(
 @router.post(
     "/c/bank/{bank_name}/content",
     summary="Add a photo or video (uploaded, or fetched from url=) to a bank",
-    openapi_extra=_MULTIPART,
+    openapi_extra=MULTIPART_BODY,
 )
 async def bank_add_content(
     bank_name: str,
@@ -757,14 +603,14 @@ async def bank_add_content(
         for name, value in hashed.values.items()
     ]
     return await _add(
-        service, request, who, bank_name, signals, _metadata(given), "hma.bank.content.add"
+        service, request, who, bank_name, signals, _parsed_metadata(given), "hma.bank.content.add"
     )
 
 
 @router.post(
     "/c/bank/{bank_name}/signal",
     summary="Add hashes ({signal_type: value}) to a bank as one content",
-    openapi_extra=_JSON_OBJECT,
+    openapi_extra=JSON_BODY,
 )
 async def bank_add_signals(
     bank_name: str,
@@ -782,7 +628,7 @@ async def bank_add_signals(
         if kind is None:
             _fail(400, f"No such signal type {name}")
         try:
-            signals.append(StoredSignal(kind.needle, name, _validate(kind, value)))
+            signals.append(StoredSignal(kind.needle, name, kind.validate(value)))
         except SignalFormatError as exc:
             _fail(400, f"Invalid {name} signal: {exc}")
     return await _add(service, request, who, bank_name, signals, None, "hma.bank.signal.add")

@@ -1,4 +1,5 @@
-"""What the HMA-compatible API keeps beyond needle's banks: content ids, bank ratios, renames.
+"""HMA's vocabulary (its signal and content types, bank names, the shapes of its answers) and
+what the HMA-compatible API keeps beyond needle's banks: content ids, bank ratios, renames.
 
 HMA banks *content* (one photo or video) that holds several signals and has one id; needle
 banks *entries*, one (signal type, value) each, unique in their bank. A content is stored here
@@ -17,18 +18,223 @@ Every write marks the banks changed, so every process serving them rebuilds its 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NotRequired
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from needle.errors import BankError
+# pydantic (FastAPI's answers) reads a TypedDict from typing_extensions alone before Python 3.12
+from typing_extensions import TypedDict
+
+from needle.banks.columns import BankColumns
+from needle.errors import BankError, SignalFormatError
 from needle.jsonvalue import JSONObject
+from needle.match import Matcher
+from needle.signals import registry
 from needle.store.schema import BankEntryRow, BankRow, SettingRow
 from needle.store.store import BANK_GENERATION
 
-__all__ = ["CONTENT_KEY", "Content", "HMAStore", "Hit", "StoredSignal"]
+__all__ = [
+    "BANK_NAME",
+    "BANK_NAME_MESSAGE",
+    "CONTENT_KEY",
+    "CONTENT_TYPES",
+    "JSON_BODY",
+    "METADATA_KEYS",
+    "MULTIPART_BODY",
+    "SIGNAL_TYPES",
+    "AddedContent",
+    "BankConfig",
+    "BankContent",
+    "ByBank",
+    "Content",
+    "HMAStore",
+    "HMAType",
+    "Hit",
+    "IndexStatus",
+    "MatchWithDistance",
+    "Message",
+    "StoredSignal",
+    "index_sizes",
+    "looks_like_video",
+    "parse_metadata",
+    "signal_types_for",
+]
+
+# -- HMA's vocabulary: content and signal types, bank names, the JSON shapes of its answers ----
+
+
+class Message(TypedDict):
+    """Every error, as HMA answers them."""
+
+    message: str
+
+
+#: HMA's content types: the multipart field names and ``content_type=`` values it accepts
+CONTENT_TYPES = ("photo", "video")
+
+#: HMA's rule for bank names (its storage refuses others)
+BANK_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+BANK_NAME_MESSAGE = "Bank names must be UPPER_WITH_UNDERSCORE"
+METADATA_KEYS = frozenset({"content_id", "content_uri", "json"})
+
+
+@dataclass(frozen=True)
+class HMAType:
+    """A signal type as HMA names it, the needle type it is, and the content it applies to."""
+
+    name: str
+    needle: str
+    content: frozenset[str]
+
+    def validate(self, value: object) -> str:
+        """``value`` normalised, or ``SignalFormatError`` saying what is wrong with it."""
+        if not isinstance(value, str):
+            raise SignalFormatError(f"expected a string, not {type(value).__name__}")
+        return registry.get(self.needle).validate(value)
+
+
+SIGNAL_TYPES: dict[str, HMAType] = {
+    t.name: t
+    for t in (
+        HMAType("pdq", "pdq", frozenset({"photo"})),
+        HMAType("video_md5", "md5", frozenset({"video"})),
+        HMAType("md5", "md5", frozenset({"photo"})),
+        HMAType("sha1", "sha1", frozenset(CONTENT_TYPES)),
+        HMAType("sha256", "sha256", frozenset(CONTENT_TYPES)),
+    )
+}
+
+
+class BankConfig(TypedDict):
+    name: str
+    matching_enabled_ratio: float
+
+
+class MatchWithDistance(TypedDict):
+    bank_content_id: int
+    distance: str
+
+
+class AddedContent(TypedDict):
+    id: int
+    signals: dict[str, str]
+
+
+class BankContent(TypedDict):
+    id: int
+    disable_until_ts: int
+    collab_metadata: dict[str, list[str]]
+    original_media_uri: str | None
+    bank: BankConfig
+    signals: NotRequired[dict[str, str]]
+
+
+class IndexStatus(TypedDict):
+    present: bool
+    built_to: int
+    size: int
+
+
+#: one signal type's matches, by bank
+ByBank = dict[str, list[MatchWithDistance]]
+
+
+_IMAGE_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+
+
+def looks_like_video(data: bytes) -> bool:
+    """Container signatures of common video formats (what HMA learns from Content-Type)."""
+    head = data[:16]
+    if head[4:8] == b"ftyp":  # MP4, MOV, 3GP, but HEIF/AVIF images share the box
+        return head[8:12] not in _IMAGE_BRANDS
+    return (
+        head.startswith((b"\x1a\x45\xdf\xa3", b"FLV", b"\x00\x00\x01\xba", b"\x30\x26\xb2\x75"))
+        or (head[:4] == b"RIFF" and head[8:11] == b"AVI")
+        or (len(data) > 188 and data[0] == 0x47 and data[188] == 0x47)
+    )
+
+
+def index_sizes(matcher: Matcher) -> dict[str, int]:
+    """Entries in the index by needle signal type."""
+    sizes: dict[str, int] = {}
+    for bank in matcher.banks:
+        if isinstance(bank.entries, BankColumns):
+            for kind, column in bank.entries.columns.items():
+                sizes[kind] = sizes.get(kind, 0) + len(column)
+        else:
+            for entry in bank.entries:
+                sizes[entry.signal_type] = sizes.get(entry.signal_type, 0) + 1
+    return sizes
+
+
+def signal_types_for(content_type: str, types: str | None) -> list[HMAType]:
+    """The signal types to compute for ``content_type``, narrowed by ``types=`` as HMA does;
+    ``ValueError`` with HMA's message for an unknown content type or signal type."""
+    if content_type not in CONTENT_TYPES:
+        raise ValueError(f"no such content_type: '{content_type}'")
+    enabled = {n: t for n, t in SIGNAL_TYPES.items() if content_type in t.content}
+    if types is None:
+        return list(enabled.values())
+    chosen: dict[str, HMAType] = {}
+    for name in (part.strip() for part in types.split(",")):
+        if not name:
+            continue
+        if name not in enabled:
+            raise ValueError(f"signal type '{name}' doesn't exist or is disabled")
+        chosen[name] = enabled[name]
+    if not chosen:
+        raise ValueError("empty signal type selection")
+    return list(chosen.values())
+
+
+#: OpenAPI request bodies of the routes that read their body themselves (HMA's shapes)
+MULTIPART_BODY = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "photo": {"type": "string", "format": "binary"},
+                        "video": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        }
+    }
+}
+JSON_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+def parse_metadata(value: object) -> JSONObject | None:
+    """HMA's optional content metadata: an object of content_id, content_uri, json (or its
+    JSON text). ``ValueError`` with HMA's message when it is not."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError("metadata should be a json object") from None
+    if not isinstance(value, dict):
+        raise ValueError("metadata should be a json object")
+    unexpected = sorted(set(value) - METADATA_KEYS)
+    if unexpected:
+        raise ValueError(f"Invalid metadata: unexpected keys {', '.join(unexpected)}")
+    for key in ("content_id", "content_uri"):
+        if value.get(key) is not None and not isinstance(value[key], str):
+            raise ValueError(f"Invalid metadata: {key} should be a string")
+    if value.get("json") is not None and not isinstance(value["json"], dict):
+        raise ValueError("Invalid metadata: json should be an object")
+    return {str(k): v for k, v in value.items()}
+
+
+# -- the store -----------------------------------------------------------------------------------
+
 
 #: entry meta: the id of the HMA content the entry belongs to (absent on the content's head)
 CONTENT_KEY = "hma_content"
