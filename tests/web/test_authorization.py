@@ -44,6 +44,22 @@ GET /admin/audit audit
 GET /admin/audit/export audit
 GET /v1/audit audit
 GET /v1/audit/verify audit
+GET /h/hash hma
+POST /h/hash hma
+GET /m/raw_lookup hma
+GET /m/lookup hma
+POST /m/lookup hma
+GET /m/index/status hma
+POST /m/compare hma
+GET /c/banks hma
+POST /c/banks hma
+GET /c/bank/{bank_name} hma
+PUT /c/bank/{bank_name} hma
+DELETE /c/bank/{bank_name} hma
+POST /c/bank/{bank_name}/content hma
+POST /c/bank/{bank_name}/signal hma
+GET /c/bank/{bank_name}/content/{content_id} hma
+DELETE /c/bank/{bank_name}/content/{content_id} hma
 """
 RULES: dict[tuple[str, str], str | None] = {
     (method, path): (None if permission == "public" else permission)

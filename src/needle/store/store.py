@@ -203,7 +203,8 @@ def _insert_new_entries(dialect: str) -> sa.Insert:
 BANK_GENERATION = "bank_generation"
 
 
-def _banks_changed(session: Session) -> None:
+def mark_banks_changed(session: Session) -> None:
+    """Record, in ``session``'s transaction, that banks changed (``Store.bank_generation``)."""
     # a fresh random id, not a counter: two writers cannot both write the same "next" value
     row = session.get(SettingRow, BANK_GENERATION)
     value = {"id": uuid.uuid4().hex}
@@ -240,7 +241,7 @@ class Store:
             if session.scalar(sa.select(BankRow.id).where(BankRow.name == name)) is not None:
                 raise BankError(f"bank {name!r} exists already")
             self._new_bank(session, name, pdq_threshold, description)
-            _banks_changed(session)
+            mark_banks_changed(session)
 
     @staticmethod
     def _new_bank(session: Session, name: str, pdq_threshold: int, description: str) -> BankRow:
@@ -270,7 +271,7 @@ class Store:
     def set_bank_threshold(self, name: str, pdq_threshold: int) -> None:
         with self._session.begin() as session:
             self._bank_row(session, name).pdq_threshold = pdq_threshold
-            _banks_changed(session)
+            mark_banks_changed(session)
 
     @contextmanager
     def bank_import(
@@ -311,7 +312,7 @@ class Store:
                 session.rollback()
                 batch.created = False
             else:
-                _banks_changed(session)
+                mark_banks_changed(session)
                 session.commit()
         except BaseException:
             session.rollback()
@@ -431,7 +432,7 @@ class Store:
             row = self._bank_row(session, name)
             session.execute(sa.delete(BankEntryRow).where(BankEntryRow.bank_id == row.id))
             session.delete(row)
-            _banks_changed(session)
+            mark_banks_changed(session)
 
     def bank_generation(self) -> str:
         """A value that changes whenever any bank changes (in any process): a long-running

@@ -35,7 +35,7 @@ from needle.jsonvalue import JSONObject
 from needle.match import Matcher
 from needle.signals import registry
 from needle.store.schema import BankEntryRow, BankRow, SettingRow
-from needle.store.store import BANK_GENERATION
+from needle.store.store import mark_banks_changed
 
 __all__ = [
     "BANK_NAME",
@@ -278,18 +278,6 @@ def _content_of(row_id: int, meta: Mapping[str, object] | None) -> int:
         return row_id
 
 
-def _mark_changed(session: Session) -> None:
-    """What ``Store`` does on its own writes: a new bank generation, noticed by every server."""
-    import uuid
-
-    row = session.get(SettingRow, BANK_GENERATION)
-    value = {"id": uuid.uuid4().hex}
-    if row is None:
-        session.add(SettingRow(key=BANK_GENERATION, value=value))
-    else:
-        row.value = value
-
-
 class HMAStore:
     def __init__(self, engine: sa.Engine) -> None:
         self._session = sessionmaker(engine, expire_on_commit=False)
@@ -349,7 +337,7 @@ class HMAStore:
             if old in ratios:
                 ratios[new] = ratios.pop(old)
                 self._write_ratios(session, ratios)
-            _mark_changed(session)
+            mark_banks_changed(session)
 
     # -- content -----------------------------------------------------------------------------
 
@@ -414,7 +402,7 @@ class HMAStore:
                 if head is not None and head.bank_id == bank_id:
                     head.meta = {**dict(head.meta), METADATA_KEY: json.dumps(metadata)}
             if new or metadata:
-                _mark_changed(session)
+                mark_banks_changed(session)
             return content
 
     def _members(self, session: Session, bank_id: int, content_id: int) -> list[BankEntryRow]:
@@ -466,7 +454,7 @@ class HMAStore:
             for row in rows:
                 session.delete(row)
             if rows:
-                _mark_changed(session)
+                mark_banks_changed(session)
             return len(rows)
 
     def content_ids(self, hits: Iterable[Hit]) -> dict[Hit, int]:
