@@ -261,7 +261,8 @@ def client_ip(request: Request) -> str:
         return host[:64]
 
 
-def get_service(request: Request) -> Service:
-    """The FastAPI dependency: the service of the app answering this request."""
+async def get_service(request: Request) -> Service:
+    """The FastAPI dependency: the service of the app answering this request (a coroutine:
+    FastAPI runs a plain function in a thread, a hop per request that lookups cannot afford)."""
     service: Service = request.app.state.service
     return service
