@@ -323,6 +323,7 @@ def test_lookup_finds_exact_and_near_pdq_entries(
     (near,) = lookup(client, api, "pdq", "F" * 63 + "0")  # 4 bits away; upper case is fine
     assert (near["bank"], near["distance"], near["threshold"]) == ("near", 4, 10)
     assert near["value"] == "f" * 64 and near["labels"] == ["a"]
+    assert near["transform"] == "original"
     assert lookup(client, api, "pdq", "f" * 60 + "0000") == []  # 16 bits: over 10
     (exact,) = lookup(client, api, "md5", "AB" * 16)
     assert (exact["distance"], exact["labels"]) == (0, ["b"])
@@ -461,3 +462,15 @@ def test_bank_writes_by_cookie_need_the_csrf_token(
     made = client.post("/v1/banks", json={"name": "c"}, headers={"X-CSRF-Token": csrf})
     assert made.status_code == 201
     assert client.get("/v1/banks").status_code == 200
+
+
+def test_the_openapi_description_lists_the_native_api(
+    client: TestClient, api: dict[str, str]
+) -> None:
+    paths = client.get("/openapi.json", headers=api).json()["paths"]
+    for path in ("/v1/status", "/v1/scan", "/v1/lookup", "/v1/banks/{name}/import", "/v1/jobs"):
+        assert path in paths, path
+    upload = paths["/v1/scan"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert upload["schema"]["required"] == ["file"]
+    entries = paths["/v1/banks/{name}/entries"]["post"]["requestBody"]["content"]
+    assert entries["application/json"]["schema"]["items"]["properties"]["signal_type"]
