@@ -474,3 +474,13 @@ def test_the_openapi_description_lists_the_native_api(
     assert upload["schema"]["required"] == ["file"]
     entries = paths["/v1/banks/{name}/entries"]["post"]["requestBody"]["content"]
     assert entries["application/json"]["schema"]["items"]["properties"]["signal_type"]
+
+
+def test_an_oversized_upload_from_a_browser_is_413_before_its_csrf_field_is_read(
+    client: TestClient, login: Callable[[TestClient, str], str]
+) -> None:
+    csrf = login(client, "analyst")
+    answer = client.post(
+        "/v1/scan", files={"file": ("a.bin", b"\0" * (MEDIA_LIMIT + 100_000))}, data={"csrf": csrf}
+    )
+    assert answer.status_code == 413 and "limit" in answer.json()["message"]
