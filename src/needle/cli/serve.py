@@ -50,6 +50,15 @@ def command(
             "for more hosts. Without it nothing is fetched: such requests get 403."
         ),
     ),
+    scan_root: list[str] = typer.Option(
+        [],
+        "--scan-root",
+        metavar="DIR",
+        help=(
+            "Allow scan jobs (POST /v1/jobs) to read files under DIR. Repeat for more folders. "
+            "Without it no server-side path is scanned: job requests get 403."
+        ),
+    ),
     https: bool = typer.Option(
         False,
         "--https",
@@ -79,6 +88,7 @@ def command(
         quarantine_dir=quarantine,
         quarantine_key_file=quarantine_key_file,
         fetch_hosts=tuple(h.lower() for h in fetch_host),
+        scan_roots=tuple(os.path.realpath(root) for root in scan_root),
         https=https,
     )
     if workers:

@@ -43,3 +43,8 @@ class ServeSettings:
     max_pending_scans: int = 64
     #: start the worker processes before answering (off in tests: they start on first use)
     warm_workers: bool = True
+    #: folders whose files scan jobs (``POST /v1/jobs``) may read; empty: no job is allowed
+    scan_roots: tuple[str, ...] = ()
+    #: largest hash-list file ``POST /v1/banks/{name}/import`` takes (4 GiB; bigger ones:
+    #: ``needle bank import``, which the running service picks up too)
+    max_import_bytes: int = 4 * 1024 * 1024 * 1024
