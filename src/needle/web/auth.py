@@ -14,7 +14,7 @@ DELETE) must carry the session's CSRF token, as the form field ``csrf`` or the h
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import Depends, Request
 
@@ -80,13 +80,22 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
     if given is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        form = await request.form()
+        form = await request.form()  # Starlette keeps it: the route reads the same form
+        request.state.needle_form = form
         value = form.get("csrf")
         given = value if isinstance(value, str) else None
     if not same_token(given, principal.csrf):
         raise CsrfFailed(
             "this form is out of date or did not come from this site: reload the page and try again"
         )
+
+
+async def _close_form(request: Request) -> None:
+    # a form parsed for its CSRF field holds spooled files; a route without form fields of its
+    # own would never close them (closing twice is harmless)
+    form = getattr(request.state, "needle_form", None)
+    if form is not None:
+        await form.close()
 
 
 Guard = Callable[..., Awaitable[Principal | None]]
@@ -96,15 +105,26 @@ def allow(permission: str) -> Principal:
     """A route parameter default (or ``dependencies=[...]`` entry) admitting ``permission``."""
     roles = roles_for(permission)
 
-    async def guard(request: Request, service: Service = Depends(get_service)) -> Principal:
+    async def guard(
+        request: Request, service: Service = Depends(get_service)
+    ) -> AsyncIterator[Principal]:
         principal = await who_is_asking(request, service)
         if principal is None:
             raise NotSignedIn("sign in, or send an API token (Authorization: Bearer TOKEN)")
         if principal.role not in roles:
             raise Forbidden(f"the {principal.role} role may not do this ({permission})")
         if principal.kind == "user" and request.method not in _SAFE:
-            await _check_csrf(request, principal)
-        return principal
+            try:
+                await _check_csrf(request, principal)
+            except CsrfFailed:
+                await _close_form(request)
+                raise
+            try:
+                yield principal
+            finally:
+                await _close_form(request)
+            return
+        yield principal
 
     guard.needle_permission = permission  # type: ignore[attr-defined]
     result: Principal = Depends(guard)
