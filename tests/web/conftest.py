@@ -13,14 +13,16 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("fastapi", reason="needle serve needs the web extra: pip install needle-triage[web]")
+pytest.importorskip(
+    "fastapi", reason="needle serve needs the web extra: pip install needle-triage[web]"
+)
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from needle.access import Role  # noqa: E402
-from needle.web.app import create_app  # noqa: E402
-from needle.web.service import Service  # noqa: E402
-from needle.web.settings import ServeSettings  # noqa: E402
+from needle.access import Role
+from needle.web.app import create_app
+from needle.web.service import Service
+from needle.web.settings import ServeSettings
 
 PASSWORD = "correct horse battery staple"
 

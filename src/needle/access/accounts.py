@@ -177,31 +177,38 @@ class Accounts:
         from argon2.exceptions import InvalidHashError, VerificationError
 
         now = now or datetime.now(UTC)
+        refused: str | None = None
+        # the transaction commits what a failure counts; the refusal is raised after it
         with self._session.begin() as session:
             row = session.scalar(sa.select(UserRow).where(UserRow.name == name))
             if row is None:
                 with contextlib.suppress(VerificationError):
                     self._passwords.verify(self._decoy, password)
-                raise LoginRefused("bad-credentials")
-            locked = _aware(row.locked_until)
-            if locked is not None and locked > now:
-                raise LoginRefused("locked")
-            try:
-                self._passwords.verify(row.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                row.failed_logins += 1
-                if row.failed_logins >= LOCKOUT_FAILURES:
-                    row.locked_until = now + timedelta(seconds=LOCKOUT_SECONDS)
-                    row.failed_logins = 0
-                raise LoginRefused("bad-credentials") from None
-            if row.disabled:
-                raise LoginRefused("disabled")
-            if self._passwords.check_needs_rehash(row.password_hash):
-                row.password_hash = self._passwords.hash(password)
-            row.failed_logins = 0
-            row.locked_until = None
-            row.last_login_at = now
-            return self._user_info(row)
+                refused = "bad-credentials"
+            elif (locked := _aware(row.locked_until)) is not None and locked > now:
+                refused = "locked"
+            else:
+                try:
+                    self._passwords.verify(row.password_hash, password)
+                except (VerificationError, InvalidHashError):
+                    row.failed_logins += 1
+                    if row.failed_logins >= LOCKOUT_FAILURES:
+                        row.locked_until = now + timedelta(seconds=LOCKOUT_SECONDS)
+                        row.failed_logins = 0
+                    refused = "bad-credentials"
+                else:
+                    if row.disabled:
+                        refused = "disabled"
+                    else:
+                        if self._passwords.check_needs_rehash(row.password_hash):
+                            row.password_hash = self._passwords.hash(password)
+                        row.failed_logins = 0
+                        row.locked_until = None
+                        row.last_login_at = now
+                        user = self._user_info(row)
+        if refused is not None:
+            raise LoginRefused(refused)
+        return user
 
     # -- sessions ------------------------------------------------------------------------------
 

@@ -196,61 +196,52 @@ class AuditLog:
         with self._session() as session:
             return [_entry(row) for row in session.scalars(query)]
 
-    def _all(self, chunk: int = 5000) -> Iterator[AuditEntry]:
-        """Every row in storage order (id), a chunk at a time: verify reads what is stored,
-        not what ``seq`` claims."""
-        last = 0
+    def _all(self, order: str = "seq", chunk: int = 5000) -> Iterator[AuditEntry]:
+        """Every row by ``seq`` or by ``id`` (the order rows were written in), a chunk at a
+        time: memory stays flat however long the log."""
+        column = AuditRow.seq if order == "seq" else AuditRow.id
+        last: int | None = None
         with self._session() as session:
             while True:
-                rows = list(
-                    session.scalars(
-                        sa.select(AuditRow)
-                        .where(AuditRow.id > last)
-                        .order_by(AuditRow.id)
-                        .limit(chunk)
-                    )
-                )
+                query = sa.select(AuditRow, column).order_by(column).limit(chunk)
+                if last is not None:
+                    query = query.where(column > last)
+                rows = list(session.execute(query))
                 if not rows:
                     return
-                last = rows[-1].id
-                yield from (_entry(row) for row in rows)
+                last = rows[-1][1]
+                yield from (_entry(row[0]) for row in rows)
 
     def verify(self, *, head: str | None = None) -> list[AuditBreak]:
         """Every break in the chain, first first; an empty list means the log is intact.
 
-        ``head``: the last hash of an earlier export; the chain must still contain it.
+        Walks the rows by ``seq``: a row whose hash does not cover its fields was **edited**;
+        a gap in ``seq``, or a ``prev_hash`` that is not the row before's hash, means rows were
+        **deleted** (or replaced). Then by the order they were written in: a row written after
+        a row with a higher ``seq`` was **reordered**. ``head``: the last hash of an earlier
+        export; the chain must still hold it, else its tail was **truncated**.
         """
         breaks: list[AuditBreak] = []
         expect_seq, prev = 1, GENESIS
         seen_head = head is None
-        for entry in self._all():
+        for entry in self._all("seq"):
             if entry.seq != expect_seq:
-                if entry.seq > expect_seq and entry.prev_hash != prev:
-                    missing = (
-                        f"{expect_seq}"
-                        if entry.seq == expect_seq + 1
-                        else f"{expect_seq}-{entry.seq - 1}"
+                missing = (
+                    f"{expect_seq}"
+                    if entry.seq == expect_seq + 1
+                    else f"{expect_seq}-{entry.seq - 1}"
+                )
+                breaks.append(
+                    AuditBreak(
+                        entry.seq, "deleted", f"row(s) {missing} missing before row {entry.seq}"
                     )
-                    breaks.append(
-                        AuditBreak(
-                            entry.seq, "deleted", f"row(s) {missing} missing before row {entry.seq}"
-                        )
-                    )
-                else:
-                    breaks.append(
-                        AuditBreak(
-                            entry.seq,
-                            "reordered",
-                            f"row {entry.seq} is stored where row {expect_seq} should be",
-                        )
-                    )
+                )
             elif entry.prev_hash != prev:
                 breaks.append(
                     AuditBreak(
                         entry.seq,
                         "deleted",
-                        f"row {entry.seq} does not follow the row before it (a row was removed "
-                        "or replaced)",
+                        f"row {entry.seq} does not follow the row before it (a row was removed or replaced)",
                     )
                 )
             recomputed = entry_hash(
@@ -273,6 +264,15 @@ class AuditLog:
             if entry.hash == head:
                 seen_head = True
             expect_seq, prev = entry.seq + 1, entry.hash
+        highest = 0
+        for entry in self._all("id"):
+            if entry.seq < highest:
+                breaks.append(
+                    AuditBreak(
+                        entry.seq, "reordered", f"row {entry.seq} was written after row {highest}"
+                    )
+                )
+            highest = max(highest, entry.seq)
         if not seen_head:
             breaks.append(
                 AuditBreak(
@@ -286,7 +286,7 @@ class AuditLog:
     def export_jsonl(self, out: IO[str]) -> str:
         """Write every row as JSON lines; returns the last hash (the export's ``head``)."""
         head = GENESIS
-        for entry in self._all():
+        for entry in self._all("seq"):
             out.write(json.dumps(entry.to_dict(), sort_keys=True) + "\n")
             head = entry.hash
         return head
