@@ -44,6 +44,18 @@ GET /admin/audit audit
 GET /admin/audit/export audit
 GET /v1/audit audit
 GET /v1/audit/verify audit
+GET /queue review
+GET /item/{file_id} review
+GET /item/{file_id}/thumb review
+GET /item/{file_id}/media review
+POST /item/{file_id}/decision review
+POST /item/{file_id}/case review
+GET /cases review
+GET /cases/{name:path} review
+GET /jobs jobs
+GET /jobs/{job_id} jobs
+GET /banks banks.read
+GET /banks/{name:path} banks.read
 """
 RULES: dict[tuple[str, str], str | None] = {
     (method, path): (None if permission == "public" else permission)
