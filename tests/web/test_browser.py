@@ -107,7 +107,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
             server.wait()
 
 
-def _browser_or_skip():  # type: ignore[no-untyped-def]
+@pytest.fixture
+def sync_api():  # type: ignore[no-untyped-def]
+    """Playwright's sync API, or a skip saying how to get the browser (before any set-up)."""
     if not os.path.exists(CHROMIUM):
         pytest.skip(
             f"the browser test needs Debian's Chromium at {CHROMIUM}: `make test` installs it "
@@ -120,8 +122,7 @@ def _filter(page, selector: str) -> str:  # type: ignore[no-untyped-def]
     return str(page.eval_on_selector(selector, "el => getComputedStyle(el).filter"))
 
 
-def test_review_in_a_browser(served: Served) -> None:
-    sync_api = _browser_or_skip()
+def test_review_in_a_browser(sync_api, served: Served) -> None:  # type: ignore[no-untyped-def]
     ARTIFACTS.mkdir(exist_ok=True)
     csp_errors: list[str] = []
     with sync_api.sync_playwright() as playwright:
@@ -173,6 +174,14 @@ def test_review_in_a_browser(served: Served) -> None:
             assert "/thumb" in page.eval_on_selector(f"{picture} img", "el => el.src")
             page.screenshot(path=str(ARTIFACTS / "item-blurred-again.png"), full_page=True)
 
+            # the per-item toggle stays revealed until pressed again, or until the reviewer
+            # switches away (here: the window loses focus)
+            page.click(f"{picture} .reveal-toggle")
+            page.wait_for_selector(f"{picture}.revealed", timeout=30_000)
+            page.evaluate("window.dispatchEvent(new Event('blur'))")
+            page.wait_for_selector(f"{picture}:not(.revealed)")
+            assert "/thumb" in page.eval_on_selector(f"{picture} img", "el => el.src")
+
             # decide from the keyboard: 3 chooses "not abuse", Enter records it
             page.keyboard.press("3")
             assert page.is_checked(".decision-form input[value=not-abuse]")
@@ -187,6 +196,7 @@ def test_review_in_a_browser(served: Served) -> None:
         log = AuditLog(store.engine)
         target = f"file:{served.ids['first']}"
         reveals = [e for e in log.entries(action="reveal") if e.target == target]
+        assert len(reveals) == 2  # the hold and the toggle: one request each
         decisions = [e for e in log.entries(action="decision") if e.target == target]
         assert reveals and reveals[0].actor == "rita" and reveals[0].detail.get("shown") is True
         assert decisions and decisions[0].detail.get("decision") == "not-abuse"
