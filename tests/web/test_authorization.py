@@ -45,6 +45,7 @@ GET /admin/audit/export audit
 GET /v1/audit audit
 GET /v1/audit/verify audit
 GET /queue review
+POST /queue/blur review
 GET /item/{file_id} review
 GET /item/{file_id}/thumb review
 GET /item/{file_id}/media review

@@ -54,6 +54,13 @@ def api_client(app) -> TestClient:  # type: ignore[no-untyped-def]
         yield client
 
 
+def thumbnail_at(service: Service, file_id: int, strength: int) -> bytes:
+    from needle.review import BlurSettings, media_bytes, thumbnail
+
+    data = media_bytes(service.store, review_item(service.store, file_id), None)
+    return thumbnail(data, BlurSettings(strength, True))
+
+
 def _detail(data: bytes) -> float:
     pixels = np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float32)
     return float(np.abs(np.diff(pixels, axis=1)).mean())
@@ -89,12 +96,29 @@ def test_the_queue_orders_by_priority_and_hides_media(
     assert client.get("/queue", params={"job": "x"}).status_code == 400
 
 
-def test_a_reviewer_tightening_the_blur_sees_it(
+def test_a_reviewer_may_only_tighten_the_blur(
     client: TestClient, login: Login, items: dict[str, int], service: Service
 ) -> None:
-    login(client, "reviewer")
+    csrf = login(client, "reviewer")
     set_user_blur(service.store, "reviewer-user", 39, True)
     assert "blur-s40" in client.get("/queue").text  # rounded up, never down
+    looser = client.post("/queue/blur", data={"strength_px": "8", "greyscale": "1", "csrf": csrf})
+    assert looser.status_code == 400 and "only be stronger" in looser.text
+    colour = client.post("/queue/blur", data={"strength_px": "48", "csrf": csrf})
+    assert colour.status_code == 400 and "greyscale" in colour.text
+    done = client.post(
+        "/queue/blur",
+        data={"strength_px": "48", "greyscale": "1", "csrf": csrf},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert "blur-s48" in client.get("/queue").text
+    assert service.audit.entries(action="blur-setting")[-1].detail == {
+        "strength_px": 48,
+        "greyscale": True,
+    }
+    tight = client.get(f"/item/{items['a']}/thumb").content
+    assert _detail(tight) < _detail(thumbnail_at(service, items["a"], 8))
 
 
 def test_the_item_page_shows_reasons_and_evidence_and_is_audited(

@@ -40,14 +40,16 @@ from needle.review import (
     decide,
     effective_blur,
     media_bytes,
+    org_blur,
     queue_count,
     queue_items,
     remove_from_case,
     revealed_image,
     review_item,
+    set_user_blur,
     thumbnail,
 )
-from needle.review.blur import MAX_STRENGTH
+from needle.review.blur import MAX_STRENGTH, MIN_STRENGTH
 from needle.review.browse import bank_entries, bank_matches, job_view, jobs
 from needle.signals.pdq import DIHEDRAL_DESCRIPTIONS
 from needle.web.auth import allow
@@ -173,6 +175,7 @@ async def queue_page(
     items = await off_loop(queue_items, service.store, wanted, offset, PAGE_SIZE)
     total = await off_loop(queue_count, service.store, wanted)
     blur = await off_loop(effective_blur, service.store, who.name)
+    org = await off_loop(org_blur, service.store)
     known_cases = await off_loop(cases, service.store)
     return render(
         request,
@@ -193,7 +196,31 @@ async def queue_page(
         cases=known_cases,
         blur=blur,
         blur_class=blur_class(blur),
+        org_blur=org,
+        strengths=[n for n in range(MIN_STRENGTH, MAX_STRENGTH + 1, 4) if n >= org.strength_px],
     )
+
+
+@router.post("/queue/blur")
+async def my_blur(
+    request: Request,
+    strength_px: Annotated[int, Form()],
+    greyscale: Annotated[str, Form()] = "",
+    who: Principal = allow("review"),
+    service: Service = Depends(get_service),
+) -> Response:
+    """A reviewer's own blur: only ever stronger than the organisation's (else 400)."""
+    chosen = await off_loop(set_user_blur, service.store, who.name, strength_px, bool(greyscale))
+    await asyncio.to_thread(
+        service.audit.append,
+        who.name,
+        who.role.value,
+        "blur-setting",
+        target=f"user:{who.name}",
+        ip=client_ip(request),
+        detail=chosen.to_dict(),
+    )
+    return RedirectResponse("/queue", status_code=303)
 
 
 # -- one item ---------------------------------------------------------------------------------
