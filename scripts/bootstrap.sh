@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
-# System packages: none are required by the core; extras that need some list them here.
+# System packages: none are required by the core. NEEDLE_APT_PACKAGES names extra ones to
+# install when missing: `make test` asks for Debian's chromium (the review UI's browser test).
 need_apt=()
 for pkg in ${NEEDLE_APT_PACKAGES:-}; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")

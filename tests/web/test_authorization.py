@@ -44,6 +44,8 @@ GET /admin/audit audit
 GET /admin/audit/export audit
 GET /v1/audit audit
 GET /v1/audit/verify audit
+GET /admin/settings settings
+POST /admin/settings settings
 GET /v1/status status
 POST /v1/scan scan
 GET /v1/lookup scan
@@ -74,6 +76,22 @@ POST /c/bank/{bank_name}/content hma
 POST /c/bank/{bank_name}/signal hma
 GET /c/bank/{bank_name}/content/{content_id} hma
 DELETE /c/bank/{bank_name}/content/{content_id} hma
+GET /queue review
+POST /queue/blur review
+GET /item/{file_id} review
+GET /item/{file_id}/thumb review
+GET /item/{file_id}/media review
+POST /item/{file_id}/decision review
+POST /item/{file_id}/case review
+GET /cases review
+GET /cases/{name:path} review
+GET /jobs jobs
+GET /jobs/{job_id} jobs
+GET /banks banks.read
+GET /banks/{name:path} banks.read
+GET /v1/review/items review
+GET /v1/review/items/{file_id} review
+POST /v1/review/items/{file_id}/decision review
 """
 RULES: dict[tuple[str, str], str | None] = {
     (method, path): (None if permission == "public" else permission)

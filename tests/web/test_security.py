@@ -289,3 +289,26 @@ def test_errors_on_api_paths_are_json_with_a_message(client: TestClient, token_f
     )
     assert answer.status_code == 422 and "limit" in answer.json()["message"]
     assert client.get("/v1/no-such-route").json() == {"message": "Not Found"}
+
+
+def test_the_organisation_blur_is_set_by_admins_and_audited(
+    client: TestClient, login, service: Service
+) -> None:  # type: ignore[no-untyped-def]
+    from needle.review import org_blur
+
+    csrf = login(client, "admin")
+    assert 'name="strength_px"' in client.get("/admin/settings").text
+    answer = client.post(
+        "/admin/settings",
+        data={"csrf": csrf, "strength_px": "40", "greyscale": "true"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert org_blur(service.store).strength_px == 40
+    too_weak = client.post(
+        "/admin/settings", data={"csrf": csrf, "strength_px": "1"}, follow_redirects=False
+    )
+    assert too_weak.status_code == 400 and org_blur(service.store).strength_px == 40
+    assert [e.detail for e in service.audit.entries(action="settings")] == [
+        {"strength_px": "40", "greyscale": "True"}
+    ]

@@ -195,3 +195,45 @@ async def audit_verify(
             "breaks": [{"seq": b.seq, "kind": b.kind, "message": b.message} for b in breaks],
         }
     )
+
+
+@router.get("/admin/settings", response_class=HTMLResponse, include_in_schema=False)
+async def settings_page(
+    request: Request, who: Principal = allow("settings"), service: Service = Depends(get_service)
+) -> Response:
+    from needle.review import org_blur
+    from needle.review.blur import MAX_STRENGTH, MIN_STRENGTH
+
+    blur = await asyncio.to_thread(org_blur, service.store)
+    return render(
+        request,
+        "settings.html",
+        who,
+        blur=blur,
+        min_strength=MIN_STRENGTH,
+        max_strength=MAX_STRENGTH,
+    )
+
+
+@router.post("/admin/settings", include_in_schema=False)
+async def save_settings(
+    request: Request,
+    strength_px: Annotated[int, Form()],
+    greyscale: Annotated[bool, Form()] = False,
+    who: Principal = allow("settings"),
+    service: Service = Depends(get_service),
+) -> Response:
+    """The organisation's blur: reviewers may make their own stronger, never weaker."""
+    from needle.review import set_org_blur
+
+    blur = await asyncio.to_thread(set_org_blur, service.store, strength_px, greyscale)
+    await _audit(
+        service,
+        who,
+        request,
+        "settings",
+        "review.blur",
+        strength_px=str(blur.strength_px),
+        greyscale=str(blur.greyscale),
+    )
+    return RedirectResponse("/admin/settings", status_code=303)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from types import ModuleType
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -108,10 +107,9 @@ def create_app(settings: ServeSettings | None = None, *, service: Service | None
         )
         return _answer(request, 422, f"invalid request: {problems}")
 
-    from needle.web import pages
+    from needle.web import admin, api, hma, pages, review_api, ui
 
-    app.include_router(pages.router)
-    for module in _ROUTERS:
+    for module in (pages, api, hma, review_api, ui, admin):
         app.include_router(module.router)
     _mount_swagger(app)  # before /static, which would otherwise answer for it
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -127,19 +125,3 @@ def _mount_swagger(app: FastAPI) -> None:
     app.mount(
         "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
     )
-
-
-def _routers() -> list[ModuleType]:
-    import importlib
-
-    found = []
-    for name in ("api", "hma", "ui", "admin"):
-        try:
-            found.append(importlib.import_module(f"needle.web.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"needle.web.{name}":
-                raise
-    return found
-
-
-_ROUTERS = _routers()
