@@ -135,6 +135,23 @@ def photo_jpeg(width: int = 1155, height: int = 866, seed: int = 7) -> bytes:
     return out.getvalue()
 
 
+#: Debian's wallpaper packages (mate-backgrounds, gnome-backgrounds...), read as installed
+PHOTO_DIRS = (Path("/usr/share/backgrounds"), Path("/usr/share/wallpapers"))
+
+
+def real_photos() -> list[Path]:
+    """Every JPEG of the installed wallpaper packages, unmodified (progressive ones too)."""
+    found: list[Path] = []
+    for folder in PHOTO_DIRS:
+        if folder.is_dir():
+            found += sorted(
+                p
+                for p in folder.rglob("*")
+                if p.suffix.lower() in (".jpg", ".jpeg") and p.is_file()
+            )
+    return found
+
+
 def multipart(data: bytes, filename: str) -> tuple[bytes, str]:
     boundary = "needlebenchboundary"
     head = (
@@ -147,6 +164,20 @@ def multipart(data: bytes, filename: str) -> tuple[bytes, str]:
 
 
 # --------------------------------------------------------------------------- the server
+
+
+def _megapixels(path: Path) -> float:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.width * image.height / 1e6
+
+
+def _progressive(path: Path) -> bool:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return bool(image.info.get("progressive") or image.info.get("progression"))
 
 
 def free_port() -> int:
@@ -252,6 +283,8 @@ class Load:
     content_type: str = ""
     connections: int = 8
     headers: dict[str, str] = field(default_factory=dict)
+    #: one body per request in turn (real photos); ``body`` is then unused
+    bodies: tuple[bytes, ...] = ()
 
 
 @dataclass
@@ -274,11 +307,20 @@ local paths = {}
 for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
 local body = nil
 %(body)s
+local bodies = {}
+for name in io.lines("%(bodies)s") do
+  local f = io.open(name, "rb"); bodies[#bodies + 1] = f:read("*all"); f:close()
+end
 wrk.method = "%(method)s"
 %(headers)s
 local i = 0
+local j = 0
 request = function()
   i = i %% #paths + 1
+  if #bodies > 0 then
+    j = j %% #bodies + 1
+    return wrk.format(nil, paths[i], nil, bodies[j])
+  end
   return wrk.format(nil, paths[i], nil, body)
 end
 done = function(summary, latency, requests)
@@ -301,13 +343,21 @@ def run_wrk(load: Load, port: int, seconds: float, folder: Path) -> Result:
         blob = folder / f"{slug}.body"
         blob.write_bytes(load.body)
         body = f'local f = io.open("{blob}", "rb"); body = f:read("*all"); f:close()'
+    listing = folder / f"{slug}.bodies"
+    names = []
+    for n, each in enumerate(load.bodies):
+        blob = folder / f"{slug}.{n}.body"
+        blob.write_bytes(each)
+        names.append(str(blob))
+    listing.write_text("".join(f"{name}\n" for name in names))
     headers = {**load.headers}
     if load.content_type:
         headers["Content-Type"] = load.content_type
     lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
     script = folder / f"{slug}.lua"
     script.write_text(
-        _WRK_SCRIPT % {"paths": paths, "body": body, "method": load.method, "headers": lines}
+        _WRK_SCRIPT
+        % {"paths": paths, "body": body, "bodies": listing, "method": load.method, "headers": lines}
     )
     command = ["wrk", "-t1", f"-c{load.connections}", f"-d{max(1, round(seconds))}s"]
     command += ["--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}"]
@@ -368,12 +418,15 @@ def run_python(load: Load, port: int, seconds: float) -> Result:
     headers = {**load.headers, "Host": f"127.0.0.1:{port}"}
     if load.content_type:
         headers["Content-Type"] = load.content_type
-    if load.method != "GET":
-        headers["Content-Length"] = str(len(load.body))
     extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    requests = [
-        f"{load.method} {path} HTTP/1.1\r\n{extra}\r\n".encode() + load.body for path in load.paths
-    ]
+    bodies = load.bodies or (load.body,)
+    count = max(len(load.paths), len(bodies))
+    requests = []
+    for n in range(count):
+        body = bodies[n % len(bodies)]
+        length = f"Content-Length: {len(body)}\r\n" if load.method != "GET" else ""
+        path = load.paths[n % len(load.paths)]
+        requests.append(f"{load.method} {path} HTTP/1.1\r\n{extra}{length}\r\n".encode() + body)
     latencies: list[float] = []
     kinds: dict[str, int] = {}
 
@@ -413,6 +466,8 @@ def _target(result: Result) -> tuple[str, str]:
         text = f"≥ {LOOKUP_TARGET:,.0f}/s, p99 < {LOOKUP_P99_MS:.0f} ms"
         met = result.rate >= LOOKUP_TARGET and result.p99_ms < LOOKUP_P99_MS and not result.errors
         return text, "met" if met else "NOT met"
+    if "wallpapers" in result.name:
+        return "none set (the targets are for 1 MP)", ""
     stages = "all" if "all stages" in result.name else "hash"
     met = result.rate >= SCAN_TARGET[stages] and not result.errors
     return f"≥ {SCAN_TARGET[stages]:.0f}/s", "met" if met else "NOT met"
@@ -472,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="needle-serve-load-"))
     results: list[Result] = []
     memory: dict[str, dict[str, float]] = {}
+    real: dict[str, object] = {}
     try:
         db = args.db or f"sqlite:///{folder / 'serve.db'}"
         began = time.perf_counter()
@@ -496,10 +552,37 @@ def main(argv: list[str] | None = None) -> int:
                 load = Load(name, "GET", paths, connections=args.connections, headers=auth)
                 run_load(load, server.port, 2, client, folder)  # warm up
                 results.append(run_load(load, server.port, args.seconds, client, folder))
+            photos = real_photos()
+            if photos:
+                bodies = tuple(multipart(p.read_bytes(), p.name)[0] for p in photos)
+                content_type = multipart(b"", "x")[1]
+                megapixels = [_megapixels(p) for p in photos]
+                for stages, name in (
+                    (
+                        "hash",
+                        f"POST /v1/scan hash-only, {len(photos)} Debian wallpapers as installed",
+                    ),
+                    (
+                        "all",
+                        f"POST /v1/scan all stages, {len(photos)} Debian wallpapers as installed",
+                    ),
+                ):
+                    load = Load(name, "POST", [f"/v1/scan?stages={stages}"], b"", content_type,
+                                args.scan_connections, auth, bodies)  # fmt: skip
+                    run_load(load, server.port, 3, client, folder)  # warm up: models load
+                    results.append(run_load(load, server.port, args.seconds, client, folder))
+                real = {
+                    "files": len(photos),
+                    "megapixels_min": round(min(megapixels), 2),
+                    "megapixels_median": round(float(np.median(megapixels)), 2),
+                    "megapixels_max": round(max(megapixels), 2),
+                    "progressive": sum(_progressive(p) for p in photos),
+                    "folders": sorted({str(p.parent) for p in photos}),
+                }
             body, content_type = multipart(photo_jpeg(), "photo.jpg")
             for stages, name in (
-                ("hash", "POST /v1/scan hash-only"),
-                ("all", "POST /v1/scan all stages"),
+                ("hash", "POST /v1/scan hash-only, synthesised 1 MP JPEG"),
+                ("all", "POST /v1/scan all stages, synthesised 1 MP JPEG"),
             ):
                 load = Load(name, "POST", [f"/v1/scan?stages={stages}"], body, content_type,
                             args.scan_connections, auth)  # fmt: skip
@@ -537,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
         "startup": startup,
         "big_bank_startup": big,
         "memory": memory,
+        "real_photos": real,
         "results": [asdict(r) for r in results],
         "load_before": load_before,
         "load_after": load_after,
@@ -555,7 +639,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} cores; load before `{load_before}`, after `{load_after}`).",
         "",
         f"Lookups: a bank of {args.bank_size:,} PDQ hashes; {HIT_SHARE:.0%} of the hashes "
-        "asked for match an entry. Scans: a 1 MP JPEG.",
+        "asked for match an entry. Scans: the headline rows send every JPEG of the installed "
+        "Debian wallpaper packages, unmodified, in turn"
+        + (
+            f" ({real['files']} files from {', '.join(map(str, real['folders']))}; "
+            f"{real['megapixels_min']}-{real['megapixels_max']} MP, median "
+            f"{real['megapixels_median']} MP; {real['progressive']} progressive)"
+            if real
+            else " (none installed: apt-get install mate-backgrounds)"
+        )
+        + "; the issue's 1 MP JPEG rows send one synthesised picture (gradients and "
+        "rectangles) again and again.",
         "",
         *table(results),
         "",

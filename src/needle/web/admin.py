@@ -16,26 +16,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from needle.access import Principal, Role
 from needle.web.auth import allow
 from needle.web.pages import render
-from needle.web.service import Service, client_ip, get_service
+from needle.web.service import Service, audit, get_service
 
 __all__ = ["router"]
 
 router = APIRouter()
 _PAGE = 200
-
-
-async def _audit(
-    service: Service, who: Principal, request: Request, action: str, target: str, **detail: str
-) -> None:
-    await asyncio.to_thread(
-        service.audit.append,
-        who.name,
-        who.role.value,
-        action,
-        target,
-        client_ip(request),
-        dict(detail),
-    )
 
 
 @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)
@@ -61,7 +47,7 @@ async def add_user(
     service: Service = Depends(get_service),
 ) -> Response:
     await asyncio.to_thread(service.accounts.add_user, name, role, password)
-    await _audit(service, who, request, "user-add", name, role=role.value)
+    await audit(service, who, request, "user-add", name, role=role.value)
     return RedirectResponse("/admin", status_code=303)
 
 
@@ -73,7 +59,7 @@ async def disable_user(
     service: Service = Depends(get_service),
 ) -> Response:
     await asyncio.to_thread(service.accounts.set_disabled, name, True)
-    await _audit(service, who, request, "user-disable", name)
+    await audit(service, who, request, "user-disable", name)
     return RedirectResponse("/admin", status_code=303)
 
 
@@ -85,7 +71,7 @@ async def enable_user(
     service: Service = Depends(get_service),
 ) -> Response:
     await asyncio.to_thread(service.accounts.set_disabled, name, False)
-    await _audit(service, who, request, "user-enable", name)
+    await audit(service, who, request, "user-enable", name)
     return RedirectResponse("/admin", status_code=303)
 
 
@@ -98,7 +84,7 @@ async def create_token(
     service: Service = Depends(get_service),
 ) -> Response:
     secret = await asyncio.to_thread(service.accounts.create_token, name, role)
-    await _audit(service, who, request, "token-create", name, role=role.value)
+    await audit(service, who, request, "token-create", name, role=role.value)
     users = await asyncio.to_thread(service.accounts.users)
     tokens = await asyncio.to_thread(service.accounts.tokens)
     return render(
@@ -121,7 +107,7 @@ async def revoke_token(
 ) -> Response:
     await asyncio.to_thread(service.accounts.revoke_token, name)
     service.forget_tokens()
-    await _audit(service, who, request, "token-revoke", name)
+    await audit(service, who, request, "token-revoke", name)
     return RedirectResponse("/admin", status_code=303)
 
 
@@ -141,7 +127,7 @@ async def audit_page(
         newest_first=True,
     )
     breaks = await asyncio.to_thread(service.audit.verify)
-    await _audit(service, who, request, "audit-read", "audit")
+    await audit(service, who, request, "audit-read", "audit")
     return render(
         request,
         "audit.html",
@@ -159,7 +145,7 @@ async def audit_export(
 ) -> Response:
     out = io.StringIO()
     head = await asyncio.to_thread(service.audit.export_jsonl, out)
-    await _audit(service, who, request, "audit-export", "audit", head=head)
+    await audit(service, who, request, "audit-export", "audit", head=head)
     return Response(
         out.getvalue(),
         media_type="application/x-ndjson",
@@ -180,7 +166,7 @@ async def audit_json(
 ) -> Response:
     """Audit rows after ``after`` (a ``seq``), oldest first, and whether the chain verifies."""
     entries = await asyncio.to_thread(service.audit.entries, after=after, limit=limit)
-    await _audit(service, who, request, "audit-export", "audit", after=str(after))
+    await audit(service, who, request, "audit-export", "audit", after=str(after))
     return JSONResponse({"entries": [entry.to_dict() for entry in entries]})
 
 
@@ -227,7 +213,7 @@ async def save_settings(
     from needle.review import set_org_blur
 
     blur = await asyncio.to_thread(set_org_blur, service.store, strength_px, greyscale)
-    await _audit(
+    await audit(
         service,
         who,
         request,

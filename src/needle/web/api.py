@@ -50,7 +50,7 @@ from needle.web.jobs import (
     NoSuchJob,
     parse_stages,
 )
-from needle.web.service import Service, client_ip, get_service
+from needle.web.service import Service, audit, get_service
 from needle.web.views import bank_view, scan_view, summary_view
 
 __all__ = ["FORM_OVERHEAD", "MAX_ENTRIES", "MAX_ENTRIES_BYTES", "router"]
@@ -192,25 +192,6 @@ def _job_answers() -> Iterator[None]:
         raise HTTPException(404, str(exc)) from None
     except JobRunning as exc:
         raise HTTPException(409, str(exc)) from None
-
-
-async def _audit(
-    service: Service,
-    who: Principal,
-    request: Request,
-    action: str,
-    target: str,
-    detail: JSONObject | None = None,
-) -> None:
-    await asyncio.to_thread(
-        service.audit.append,
-        who.name,
-        who.role.value,
-        action,
-        target=target,
-        ip=client_ip(request),
-        detail=detail or {},
-    )
 
 
 # -- status ---------------------------------------------------------------------------------
@@ -409,7 +390,7 @@ async def create_bank(
             raise HTTPException(409, str(exc)) from None
         raise
     service.banks_changed()
-    await _audit(
+    await audit(
         service, who, request, "bank-create", new.name, {"pdq_threshold": new.pdq_threshold}
     )
     summary = next(
@@ -496,7 +477,7 @@ async def import_bank(
         "problems": [str(p) for p in result.problems[:SHOWN_PROBLEMS]],
     }
     detail = {k: answer[k] for k in ("file", "format", "created", "read", "added", "skipped")}
-    await _audit(service, who, request, "bank-import", name, detail)
+    await audit(service, who, request, "bank-import", name, detail)
     return _json(answer)
 
 
@@ -578,7 +559,7 @@ async def add_entries(
         "already_in_bank": len(checked) - batch.added,
     }
     detail: JSONObject = {"given": len(checked), "added": batch.added}
-    await _audit(service, who, request, "bank-add", name, detail)
+    await audit(service, who, request, "bank-add", name, detail)
     return _json(answer)
 
 
@@ -591,7 +572,7 @@ async def delete_bank(
 ) -> Response:
     await asyncio.to_thread(service.store.delete_bank, name)
     service.banks_changed()
-    await _audit(service, who, request, "bank-delete", name)
+    await audit(service, who, request, "bank-delete", name)
     return _json({"deleted": name})
 
 
@@ -627,7 +608,7 @@ async def start_job(
     with _job_answers():
         state = await asyncio.to_thread(manager.start, new.paths, new.stages, new=new.new)
     detail: JSONObject = {"roots": list(state.roots), "stages": list[JSONValue](state.stages)}
-    await _audit(service, who, request, "job-start", str(state.id), detail)
+    await audit(service, who, request, "job-start", str(state.id), detail)
     return _json(await _job_answer(manager, state.id, summary=False), 202)
 
 
@@ -664,7 +645,7 @@ async def cancel_job(
     manager = _jobs(request, service)
     with _job_answers():
         await asyncio.to_thread(manager.cancel, job_id)
-        await _audit(service, who, request, "job-cancel", str(job_id))
+        await audit(service, who, request, "job-cancel", str(job_id))
         return _json(await _job_answer(manager, job_id, summary=False), 202)
 
 
@@ -678,5 +659,5 @@ async def resume_job(
     manager = _jobs(request, service)
     with _job_answers():
         await asyncio.to_thread(manager.resume, job_id)
-        await _audit(service, who, request, "job-resume", str(job_id))
+        await audit(service, who, request, "job-resume", str(job_id))
         return _json(await _job_answer(manager, job_id, summary=False), 202)

@@ -48,7 +48,7 @@ from needle.web.hma_store import (
     parse_metadata,
     signal_types_for,
 )
-from needle.web.service import Service, client_ip, get_service
+from needle.web.service import Service, audit, get_service
 
 __all__ = ["router"]
 
@@ -111,14 +111,6 @@ def _types_for(content_type: str, types: str | None) -> list[HMAType]:
 
 def _store(service: Service) -> HMAStore:
     return HMAStore(service.store.engine)
-
-
-async def _audit(
-    service: Service, request: Request, who: Principal, action: str, target: str, **detail: str
-) -> None:
-    said: JSONObject = dict(detail)
-    entry = (who.name, str(who.role), action, target, client_ip(request), said)
-    await asyncio.to_thread(service.audit.append, *entry)
 
 
 # -- hashing -----------------------------------------------------------------------------------
@@ -478,7 +470,7 @@ async def bank_create(
     if ratio != 1.0:
         await asyncio.to_thread(_store(service).set_ratio, name, ratio)
     service.banks_changed()
-    await _audit(service, request, who, "hma.bank.create", name, ratio=str(ratio))
+    await audit(service, who, request, "hma.bank.create", name, ratio=str(ratio))
     return _bank_json(name, ratio)
 
 
@@ -521,7 +513,7 @@ async def bank_update(
             raise
     await asyncio.to_thread(store.set_ratio, name, ratio)
     service.banks_changed()
-    await _audit(service, request, who, "hma.bank.update", bank_name, name=name, ratio=str(ratio))
+    await audit(service, who, request, "hma.bank.update", bank_name, name=name, ratio=str(ratio))
     return _bank_json(name, ratio)
 
 
@@ -538,7 +530,7 @@ async def bank_delete(
             await asyncio.to_thread(service.store.delete_bank, bank_name)
         await asyncio.to_thread(_store(service).forget_bank, bank_name)
         service.banks_changed()
-        await _audit(service, request, who, "hma.bank.delete", bank_name)
+        await audit(service, who, request, "hma.bank.delete", bank_name)
     return {"message": "Done"}
 
 
@@ -563,7 +555,7 @@ async def _add(
     unique = list({(s.needle_type, s.value): s for s in signals}.values())
     content = await asyncio.to_thread(_store(service).add_content, bank, unique, metadata)
     service.banks_changed()
-    await _audit(service, request, who, action, bank, content=str(content))
+    await audit(service, who, request, action, bank, content=str(content))
     return {"id": content, "signals": {s.name: s.value for s in signals}}
 
 
@@ -679,7 +671,7 @@ async def bank_delete_content(
     count = await asyncio.to_thread(_store(service).remove_content, bank_name, wanted)
     if count:
         service.banks_changed()
-        await _audit(
-            service, request, who, "hma.bank.content.delete", bank_name, content=str(wanted)
+        await audit(
+            service, who, request, "hma.bank.content.delete", bank_name, content=str(wanted)
         )
     return {"deleted": count}

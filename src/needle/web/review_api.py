@@ -20,7 +20,7 @@ from needle.review import DECISIONS, decide, queue_count, queue_items, review_it
 from needle.review.model import decision_dict, queue_item_dict
 from needle.web.auth import allow
 from needle.web.service import Service, get_service
-from needle.web.ui import audit, filter_from, off_loop
+from needle.web.ui import audit_item, filter_from, off_loop
 
 __all__ = ["router"]
 
@@ -63,7 +63,7 @@ async def get_item(
     service: Service = Depends(get_service),
 ) -> JSONObject:
     item = await off_loop(review_item, service.store, file_id)
-    await audit(service, who, request, "view", file_id, priority=item.priority, via="api")
+    await audit_item(service, who, request, "view", file_id, priority=item.priority, via="api")
     return item.to_dict()
 
 
@@ -78,7 +78,7 @@ async def post_decision(
     service: Service = Depends(get_service),
 ) -> JSONObject:
     entry = await off_loop(decide, service.store, file_id, body.decision, body.note, who.name)
-    await audit(
+    await audit_item(
         service,
         who,
         request,

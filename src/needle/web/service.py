@@ -36,7 +36,15 @@ from needle.store import FileRecord, ScanRecord, Store
 from needle.store.quarantine import Quarantine, load_key
 from needle.web.settings import ServeSettings
 
-__all__ = ["FetchRefused", "IndexStatus", "Overloaded", "Service", "get_service"]
+__all__ = [
+    "FetchRefused",
+    "IndexStatus",
+    "Overloaded",
+    "Service",
+    "audit",
+    "client_ip",
+    "get_service",
+]
 
 
 class FetchRefused(NeedleError):
@@ -259,6 +267,22 @@ def client_ip(request: Request) -> str:
         return str(ipaddress.ip_address(host))
     except ValueError:
         return host[:64]
+
+
+async def audit(
+    service: Service,
+    who: Principal,
+    request: Request,
+    action: str,
+    target: str = "",
+    detail: JSONObject | None = None,
+    **fields: str | int | bool,
+) -> None:
+    """Append one row to the audit log for ``who`` doing ``action`` (off the event loop)."""
+    data: JSONObject = {**(detail or {}), **fields}
+    await asyncio.to_thread(
+        service.audit.append, who.name, who.role.value, action, target, client_ip(request), data
+    )
 
 
 async def get_service(request: Request) -> Service:

@@ -54,7 +54,7 @@ from needle.review.browse import bank_entries, bank_matches, job_view, jobs
 from needle.signals.pdq import DIHEDRAL_DESCRIPTIONS
 from needle.web.auth import allow
 from needle.web.pages import render
-from needle.web.service import Service, client_ip, get_service
+from needle.web.service import Service, audit, get_service
 
 __all__ = ["PAGE_SIZE", "audit", "blur_class", "filter_from", "off_loop", "router"]
 
@@ -78,20 +78,12 @@ async def off_loop(func: Callable[..., T], *args: object) -> T:
         raise HTTPException(404, str(exc)) from None
 
 
-async def audit(
+async def audit_item(
     service: Service, who: Principal, request: Request, action: str, file_id: int, **detail: object
 ) -> None:
     """One audit row for ``who`` doing ``action`` to item ``file_id``."""
     data: JSONObject = {k: v for k, v in detail.items() if isinstance(v, str | int | bool)}
-    await asyncio.to_thread(
-        service.audit.append,
-        who.name,
-        who.role.value,
-        action,
-        target=f"file:{file_id}",
-        ip=client_ip(request),
-        detail=data,
-    )
+    await audit(service, who, request, action, f"file:{file_id}", data)
 
 
 def blur_class(blur: BlurSettings) -> str:
@@ -211,15 +203,7 @@ async def my_blur(
 ) -> Response:
     """A reviewer's own blur: only ever stronger than the organisation's (else 400)."""
     chosen = await off_loop(set_user_blur, service.store, who.name, strength_px, bool(greyscale))
-    await asyncio.to_thread(
-        service.audit.append,
-        who.name,
-        who.role.value,
-        "blur-setting",
-        target=f"user:{who.name}",
-        ip=client_ip(request),
-        detail=chosen.to_dict(),
-    )
+    await audit(service, who, request, "blur-setting", f"user:{who.name}", chosen.to_dict())
     return RedirectResponse("/queue", status_code=303)
 
 
@@ -239,7 +223,7 @@ async def item_page(
     before, after = await off_loop(adjacent, service.store, file_id, wanted)
     blur = await off_loop(effective_blur, service.store, who.name)
     known_cases = await off_loop(cases, service.store)
-    await audit(service, who, request, "view", file_id, priority=item.priority)
+    await audit_item(service, who, request, "view", file_id, priority=item.priority)
     return render(
         request,
         "item.html",
@@ -285,9 +269,11 @@ async def item_media(
         data = await off_loop(media_bytes, service.store, item, service.quarantine, limits)
         shown = await off_loop(revealed_image, data, limits)
     except Exception as exc:
-        await audit(service, who, request, "reveal", file_id, shown=False, error=str(exc)[:200])
+        await audit_item(
+            service, who, request, "reveal", file_id, shown=False, error=str(exc)[:200]
+        )
         raise
-    await audit(service, who, request, "reveal", file_id, shown=True)
+    await audit_item(service, who, request, "reveal", file_id, shown=True)
     return Response(
         shown,
         media_type="image/jpeg",
@@ -311,7 +297,7 @@ async def item_decision(
 ) -> Response:
     wanted = filter_from(job, priority, reason, decision_filter, case)
     entry = await off_loop(decide, service.store, file_id, decision, note, who.name)
-    await audit(
+    await audit_item(
         service, who, request, "decision", file_id, decision=entry.decision, note=bool(entry.note)
     )
     _, after = await off_loop(adjacent, service.store, file_id, wanted)
@@ -331,10 +317,10 @@ async def item_case(
 ) -> Response:
     if action == "remove":
         await off_loop(remove_from_case, service.store, name, file_id)
-        await audit(service, who, request, "case-remove", file_id, case=name.strip()[:200])
+        await audit_item(service, who, request, "case-remove", file_id, case=name.strip()[:200])
     elif action == "add":
         await off_loop(add_to_case, service.store, name, file_id, who.name)
-        await audit(service, who, request, "case-add", file_id, case=" ".join(name.split()))
+        await audit_item(service, who, request, "case-add", file_id, case=" ".join(name.split()))
     else:
         raise ReviewError("action is add or remove")
     return RedirectResponse(f"/item/{file_id}#cases", status_code=303)
