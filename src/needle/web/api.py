@@ -323,11 +323,7 @@ async def lookup(
     service: Service = Depends(get_service),
 ) -> Response:
     wanted = _signal(signal_type, signal)
-    matcher, signals = service.matcher(), {wanted.type: wanted}
-    if service.store.engine.dialect.name == "sqlite":
-        matches = matcher.match(signals)
-    else:  # a match's labels are read from a database server: a round trip off the loop
-        matches = await asyncio.to_thread(matcher.match, signals)
+    matches = await service.match({wanted.type: wanted})
     return _json(
         {
             "signal_type": wanted.type,

