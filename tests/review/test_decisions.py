@@ -66,3 +66,27 @@ def test_cases(store: Store, two: list[int]) -> None:
         add_to_case(store, "x" * 201, two[0], "rev")
     with pytest.raises(ItemNotFound):
         add_to_case(store, "account 12", 999_999, "rev")
+
+
+def test_an_abuse_decision_carries_an_industry_classification(store: Store, two: list[int]) -> None:
+    from needle.review import CLASSIFICATIONS
+
+    assert list(CLASSIFICATIONS) == ["A1", "A2", "B1", "B2"]
+    entry = decide(store, two[0], "abuse-real", "", "rev", "b2")
+    assert entry.classification == "B2"
+    assert review_item(store, two[0]).history[0].classification == "B2"
+    with pytest.raises(ReviewError, match="unknown classification"):
+        decide(store, two[0], "abuse-real", "", "rev", "C3")
+    with pytest.raises(ReviewError, match="abuse decision only"):
+        decide(store, two[1], "not-abuse", "", "rev", "A1")
+    assert decide(store, two[1], "not-abuse", "", "rev", "").classification is None
+
+
+def test_case_details_are_kept_per_case(store: Store, two: list[int]) -> None:
+    from needle.review import case_details, set_case_details
+
+    assert case_details(store, "account 7") == {}
+    set_case_details(store, " account  7 ", {"esp_user_id": "7", "screen_name": "someone"}, "rev")
+    assert case_details(store, "account 7") == {"esp_user_id": "7", "screen_name": "someone"}
+    set_case_details(store, "account 7", {"esp_user_id": "7"}, "rev")
+    assert case_details(store, "account 7") == {"esp_user_id": "7"}

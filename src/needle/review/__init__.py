@@ -17,8 +17,15 @@ from needle.review.blur import (
     set_user_blur,
     user_blur,
 )
-from needle.review.cases import add_to_case, case_items, cases, remove_from_case
-from needle.review.decisions import DECISIONS, decide
+from needle.review.cases import (
+    add_to_case,
+    case_details,
+    case_items,
+    cases,
+    remove_from_case,
+    set_case_details,
+)
+from needle.review.decisions import CLASSIFICATIONS, DECISIONS, decide
 from needle.review.media import MediaUnavailable, media_bytes, revealed_image, thumbnail
 from needle.review.model import (
     PRIORITY_ORDER,
@@ -38,6 +45,7 @@ from needle.review.model import (
 from needle.review.queue import adjacent, queue_count, queue_items, review_item
 
 __all__ = [
+    "CLASSIFICATIONS",
     "DECISIONS",
     "DEFAULT_BLUR",
     "PRIORITY_ORDER",
@@ -56,6 +64,7 @@ __all__ = [
     "ScoreView",
     "add_to_case",
     "adjacent",
+    "case_details",
     "case_items",
     "cases",
     "decide",
@@ -67,6 +76,7 @@ __all__ = [
     "remove_from_case",
     "revealed_image",
     "review_item",
+    "set_case_details",
     "set_org_blur",
     "set_user_blur",
     "thumbnail",

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from needle.jsonvalue import JSONObject
 from needle.review.model import CaseSummary, ItemNotFound, QueueFilter, QueueItem, ReviewError
 from needle.review.queue import aware, queue_items, sessions
 from needle.store import Store
-from needle.store.schema import CaseItemRow, FileRow
+from needle.store.schema import CaseDetailRow, CaseItemRow, FileRow
 
-__all__ = ["MAX_CASE_NAME", "add_to_case", "case_items", "case_name", "cases", "remove_from_case"]
+__all__ = [
+    "MAX_CASE_NAME",
+    "add_to_case",
+    "case_details",
+    "case_items",
+    "case_name",
+    "cases",
+    "remove_from_case",
+    "set_case_details",
+]
 
 MAX_CASE_NAME = 200
 
@@ -54,6 +64,25 @@ def remove_from_case(store: Store, name: str, file_id: int) -> bool:
             )
         )
         return bool(gone.rowcount)  # type: ignore[attr-defined]
+
+
+def case_details(store: Store, name: str) -> JSONObject:
+    """What is known of the case as a reported account (``{}`` when nothing was given)."""
+    with sessions(store)() as session:
+        row = session.get(CaseDetailRow, case_name(name))
+        return dict(row.details) if row is not None else {}
+
+
+def set_case_details(store: Store, name: str, details: JSONObject, user: str) -> None:
+    """Replace what is known of the case as a reported account (reports read it)."""
+    name = case_name(name)
+    with sessions(store).begin() as session:
+        row = session.get(CaseDetailRow, name)
+        if row is None:
+            session.add(CaseDetailRow(case_name=name, details=details, updated_by=user[:100]))
+        else:
+            row.details = details
+            row.updated_by = user[:100]
 
 
 def cases(store: Store) -> list[CaseSummary]:

@@ -16,7 +16,7 @@ from needle.review.queue import sessions
 from needle.store import Store
 from needle.store.schema import DecisionRow, FileRow
 
-__all__ = ["DECISIONS", "MAX_NOTE", "decide"]
+__all__ = ["CLASSIFICATIONS", "DECISIONS", "MAX_NOTE", "decide"]
 
 #: decision value -> the words the reviewer sees, in the order of the keyboard shortcuts 1-5
 DECISIONS: dict[str, str] = {
@@ -27,13 +27,38 @@ DECISIONS: dict[str, str] = {
     "second-review": "needs second review",
 }
 
+#: the industry classification scheme NCMEC's CyberTipline uses (``industryClassification``):
+#: A = prepubescent minor, B = pubescent minor; 1 = sex act, 2 = lascivious exhibition
+CLASSIFICATIONS: dict[str, str] = {
+    "A1": "A1 – prepubescent, sex act",
+    "A2": "A2 – prepubescent, lascivious exhibition",
+    "B1": "B1 – pubescent, sex act",
+    "B2": "B2 – pubescent, lascivious exhibition",
+}
+
 MAX_NOTE = 4000
 
 
-def decide(store: Store, file_id: int, decision: str, note: str, user: str) -> DecisionEntry:
-    """Record ``user``'s ``decision`` on the record ``file_id``; it becomes the current one."""
+def decide(
+    store: Store,
+    file_id: int,
+    decision: str,
+    note: str,
+    user: str,
+    classification: str | None = None,
+) -> DecisionEntry:
+    """Record ``user``'s ``decision`` on the record ``file_id``; it becomes the current one.
+    ``classification`` (A1/A2/B1/B2) only goes with an abuse decision."""
     if decision not in DECISIONS:
         raise ReviewError(f"unknown decision {decision!r}: use one of {', '.join(DECISIONS)}")
+    classification = (classification or "").strip().upper() or None
+    if classification is not None:
+        if classification not in CLASSIFICATIONS:
+            raise ReviewError(
+                f"unknown classification {classification!r}: use one of {', '.join(CLASSIFICATIONS)}"
+            )
+        if not decision.startswith("abuse-"):
+            raise ReviewError("a classification goes with an abuse decision only")
     note = note.strip()
     if len(note) > MAX_NOTE:
         raise ReviewError(f"the note is {len(note):,} characters, over the limit of {MAX_NOTE:,}")
@@ -45,7 +70,12 @@ def decide(store: Store, file_id: int, decision: str, note: str, user: str) -> D
             raise ItemNotFound(f"no item {file_id}")
         session.add(
             DecisionRow(
-                file_id=file_id, decision=decision, note=note, user=user[:100], created_at=now
+                file_id=file_id,
+                decision=decision,
+                classification=classification,
+                note=note,
+                user=user[:100],
+                created_at=now,
             )
         )
-    return DecisionEntry(decision, DECISIONS[decision], note, user[:100], now)
+    return DecisionEntry(decision, DECISIONS[decision], note, user[:100], now, classification)

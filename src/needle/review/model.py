@@ -126,6 +126,8 @@ class DecisionEntry:
     note: str
     user: str
     created_at: datetime
+    #: the industry classification the reviewer set (A1, A2, B1, B2), if any
+    classification: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ def decision_dict(entry: DecisionEntry) -> JSONObject:
         "note": entry.note,
         "user": entry.user,
         "created_at": entry.created_at.isoformat(),
+        "classification": entry.classification,
     }
 
 

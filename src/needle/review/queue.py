@@ -260,6 +260,7 @@ def history(session: Session, file_id: int) -> tuple[DecisionEntry, ...]:
             row.note,
             row.user,
             aware(row.created_at),
+            row.classification,
         )
         for row in rows
     )

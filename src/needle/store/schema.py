@@ -17,11 +17,13 @@ __all__ = [
     "BankEntryRow",
     "BankRow",
     "Base",
+    "CaseDetailRow",
     "CaseItemRow",
     "DecisionRow",
     "FileRow",
     "JobRow",
     "MatchRow",
+    "ReportSubmissionRow",
     "SessionRow",
     "SettingRow",
     "TokenRow",
@@ -199,6 +201,8 @@ class DecisionRow(Base):
         sa.ForeignKey("file_record.id", ondelete="CASCADE"), index=True
     )
     decision: Mapped[str] = mapped_column(sa.String(40))
+    #: the industry classification a reviewer set (A1, A2, B1, B2: NCMEC's categories), if any
+    classification: Mapped[str | None] = mapped_column(sa.String(4))
     note: Mapped[str] = mapped_column(sa.Text, default="")
     user: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
@@ -217,6 +221,41 @@ class CaseItemRow(Base):
     )
     added_by: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+
+class CaseDetailRow(Base):
+    """What is known of a case as a reported account (for reports): its identifiers and
+    facts, as the reviewer or the platform gave them (``needle.report`` reads them)."""
+
+    __tablename__ = "case_detail"
+
+    case_name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    details: Mapped[dict] = mapped_column(default=dict)
+    updated_by: Mapped[str] = mapped_column(sa.String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+
+
+class ReportSubmissionRow(Base):
+    """One report sent (or previewed) to an outside body, with every step's answer: a
+    failure is kept here and shown, never dropped."""
+
+    __tablename__ = "report_submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # ncmec
+    case_name: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    environment: Mapped[str] = mapped_column(sa.String(20))  # test | production | preview
+    #: previewed | open | finished | retracted | failed
+    status: Mapped[str] = mapped_column(sa.String(20))
+    #: the receiver's id of the report (NCMEC's reportId), once it gave one
+    report_id: Mapped[str | None] = mapped_column(sa.String(64))
+    file_ids: Mapped[list] = mapped_column(default=list)
+    #: each step: what was asked, what came back (status, the answer's text, times)
+    log: Mapped[list] = mapped_column(default=list)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class SettingRow(Base):

@@ -217,7 +217,7 @@ async def _find(service: Service, signals: Mapping[str, Signal]) -> dict[str, li
     matches: list[Match] = await service.match({s.type: s for s in signals.values()})
     if not matches:
         return {name: [] for name in signals}
-    ids = await asyncio.to_thread(
+    ids = await service.quick_read(
         _store(service).content_ids, [(m.bank, m.signal_type, m.value) for m in matches]
     )
     best: dict[str, dict[tuple[str, int], _Found]] = {name: {} for name in signals}
@@ -286,7 +286,7 @@ async def _by_bank(
     """HMA's lookup: per signal type, per bank whose enabled ratio wins the coin flip, the
     matched contents."""
     found = await _find(service, signals)
-    ratios = await asyncio.to_thread(_store(service).ratios)
+    ratios = await service.quick_read(_store(service).ratios)
     out: dict[str, ByBank] = {}
     for name, hits in found.items():
         coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()

@@ -30,6 +30,9 @@ router = APIRouter(prefix="/v1/review", tags=["review"])
 class DecisionIn(BaseModel):
     decision: str = Field(description=f"one of: {', '.join(DECISIONS)}", max_length=40)
     note: str = Field("", max_length=4000)
+    classification: str | None = Field(
+        None, max_length=4, description="A1, A2, B1 or B2 (with an abuse decision only)"
+    )
 
 
 @router.get("/items", summary="The review queue", response_model=None)
@@ -77,7 +80,9 @@ async def post_decision(
     who: Principal = allow("review"),
     service: Service = Depends(get_service),
 ) -> JSONObject:
-    entry = await off_loop(decide, service.store, file_id, body.decision, body.note, who.name)
+    entry = await off_loop(
+        decide, service.store, file_id, body.decision, body.note, who.name, body.classification
+    )
     await audit_item(
         service,
         who,

@@ -25,6 +25,7 @@ from needle.access import Principal, Role, roles_for
 from needle.errors import BankError, StoreError
 from needle.jsonvalue import JSONObject
 from needle.review import (
+    CLASSIFICATIONS,
     DECISIONS,
     PRIORITY_ORDER,
     REASON_KINDS,
@@ -185,6 +186,7 @@ async def queue_page(
         reason_kinds=REASON_KINDS,
         decision_filters=_DECISION_FILTERS,
         decisions=DECISIONS,
+        classifications=CLASSIFICATIONS,
         cases=known_cases,
         blur=blur,
         blur_class=blur_class(blur),
@@ -235,6 +237,7 @@ async def item_page(
         before=before,
         after=after,
         decisions=DECISIONS,
+        classifications=CLASSIFICATIONS,
         reason_kinds=REASON_KINDS,
         cases=known_cases,
         transforms=DIHEDRAL_DESCRIPTIONS,
@@ -287,6 +290,7 @@ async def item_decision(
     file_id: int,
     decision: Annotated[str, Form(max_length=40)],
     note: Annotated[str, Form(max_length=8000)] = "",
+    classification: Annotated[str, Form(max_length=4)] = "",
     job: Annotated[str, Form()] = "",
     priority: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
@@ -296,9 +300,18 @@ async def item_decision(
     service: Service = Depends(get_service),
 ) -> Response:
     wanted = filter_from(job, priority, reason, decision_filter, case)
-    entry = await off_loop(decide, service.store, file_id, decision, note, who.name)
+    entry = await off_loop(
+        decide, service.store, file_id, decision, note, who.name, classification or None
+    )
     await audit_item(
-        service, who, request, "decision", file_id, decision=entry.decision, note=bool(entry.note)
+        service,
+        who,
+        request,
+        "decision",
+        file_id,
+        decision=entry.decision,
+        note=bool(entry.note),
+        classification=entry.classification or "",
     )
     _, after = await off_loop(adjacent, service.store, file_id, wanted)
     query = _query(wanted)
@@ -355,6 +368,7 @@ async def case_page(
         items=items,
         query=_query(QueueFilter(case=name)),
         decisions=DECISIONS,
+        classifications=CLASSIFICATIONS,
         blur_class=blur_class(blur),
     )
 
