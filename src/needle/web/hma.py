@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
@@ -110,8 +111,15 @@ def _types_for(content_type: str, types: str | None) -> list[HMAType]:
         _fail(400, str(exc))
 
 
+_STORES: weakref.WeakKeyDictionary[Service, HMAStore] = weakref.WeakKeyDictionary()
+
+
 def _store(service: Service) -> HMAStore:
-    return HMAStore(service.store.engine)
+    """The service's one ``HMAStore`` (made once: a lookup must not build a session factory)."""
+    found = _STORES.get(service)
+    if found is None:
+        found = _STORES[service] = HMAStore(service.store.engine)
+    return found
 
 
 # -- hashing -----------------------------------------------------------------------------------

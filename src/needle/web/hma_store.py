@@ -280,6 +280,7 @@ def _content_of(row_id: int, meta: Mapping[str, object] | None) -> int:
 
 class HMAStore:
     def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
         self._session = sessionmaker(engine, expire_on_commit=False)
 
     # -- bank ratios and renames -----------------------------------------------------------
@@ -464,10 +465,10 @@ class HMAStore:
         out: dict[Hit, int] = {}
         if not wanted:
             return out
-        with self._session() as session:
+        with self._engine.connect() as connection:  # Core: no ORM session per lookup
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start : start + _CHUNK]
-                rows = session.execute(
+                rows = connection.execute(
                     sa.select(
                         BankRow.name,
                         BankEntryRow.signal_type,
