@@ -23,8 +23,10 @@
     │   └── BankFormatError           a whole bank file is unreadable (per-line problems are
     │       │                         reported, not raised)
     │       └── NoEntriesError        a bank file held not one entry that could be imported
-    └── StoreError                    the database cannot be opened or migrated
-        └── JobRunning                another live process is running this scan job
+    ├── StoreError                    the database cannot be opened or migrated
+    │   └── JobRunning                another live process is running this scan job
+    └── ReportError                   a report cannot be built, previewed or sent as asked
+        └── SubmissionFailed          a sent report failed at a step; names its submission id
 
 Errors that reach a user say what was wrong and what to do. ``MediaError`` subclasses carry a
 short machine-readable ``reason`` stored with the file's record.
@@ -49,8 +51,10 @@ __all__ = [
     "OptionalDependencyError",
     "OutsideRoot",
     "PluginError",
+    "ReportError",
     "SignalFormatError",
     "StoreError",
+    "SubmissionFailed",
     "SymlinkNotFollowed",
     "UnsafeArchiveMember",
     "UnsupportedMedia",
@@ -186,3 +190,17 @@ class LoginRefused(AccessError):
 
 class AuditError(NeedleError):
     """The audit log could not be written or read."""
+
+
+class ReportError(NeedleError):
+    """A report cannot be built, previewed or sent as asked (nothing eligible, a bad answer
+    from the receiver, a file that cannot be read)."""
+
+
+class SubmissionFailed(ReportError):
+    """A submission failed at one of its steps. The submission row keeps every step's answer
+    and the error; ``submission_id`` names it (an open report was retracted first)."""
+
+    def __init__(self, message: str, *, submission_id: int) -> None:
+        super().__init__(f"submission {submission_id}: {message}")
+        self.submission_id = submission_id

@@ -1,4 +1,5 @@
-"""Reports read from the store: JSONL triage export (NCMEC, VICS and HTML come later)."""
+"""Reports read from the store: JSONL triage export; NCMEC CyberTipline reports live in
+``needle.report.cybertip`` (imported on use: it needs the ``report`` extra to send)."""
 
 from __future__ import annotations
 
