@@ -23,8 +23,9 @@
     │   └── BankFormatError           a whole bank file is unreadable (per-line problems are
     │       │                         reported, not raised)
     │       └── NoEntriesError        a bank file held not one entry that could be imported
-    └── StoreError                    the database cannot be opened or migrated
-        └── JobRunning                another live process is running this scan job
+    ├── StoreError                    the database cannot be opened or migrated
+    │   └── JobRunning                another live process is running this scan job
+    └── ReportError                   a report cannot be built or written as asked
 
 Errors that reach a user say what was wrong and what to do. ``MediaError`` subclasses carry a
 short machine-readable ``reason`` stored with the file's record.
@@ -49,6 +50,7 @@ __all__ = [
     "OptionalDependencyError",
     "OutsideRoot",
     "PluginError",
+    "ReportError",
     "SignalFormatError",
     "StoreError",
     "SymlinkNotFollowed",
@@ -186,3 +188,8 @@ class LoginRefused(AccessError):
 
 class AuditError(NeedleError):
     """The audit log could not be written or read."""
+
+
+class ReportError(NeedleError):
+    """A report (VICS export, triage report, CyberTipline report) cannot be built or written
+    as asked: nothing to export, an unwritable destination, a bad report setting."""

@@ -46,6 +46,7 @@ GROUPS: dict[str, str] = {
     "user": "needle.cli.user",
     "token": "needle.cli.token",
     "audit": "needle.cli.audit",
+    "report": "needle.cli.report",
 }
 
 
