@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from conftest import image_bytes, synth_image
+
+#: the pictures' size (benign synthesised gradients and rectangles)
+SIZE = (200, 150)
 from needle.assess import Assessment, Priority, Reason
 from needle.match import Match
 from needle.provenance.model import ProvenanceResult
@@ -40,8 +46,9 @@ def record(
     bank: str | None = None,
     ai: str | None = None,
     error_reason: str | None = None,
+    picture: Image.Image | None = None,
 ) -> tuple[ScanRecord, bytes]:
-    data = image_bytes(synth_image(seed, (96, 72)))
+    data = image_bytes(picture or synth_image(seed, SIZE))
     signals = {
         "md5": Signal("md5", hashlib.md5(data).hexdigest()),
         "sha1": Signal("sha1", hashlib.sha1(data).hexdigest()),
@@ -63,7 +70,7 @@ def record(
             Reason("AI-generated: metadata names test-generator", "provenance", Priority.NONE, {}),
         )
     file = FileRecord(
-        path, len(data), signals, format="JPEG", width=96, height=72, provenance=provenance,
+        path, len(data), signals, format="JPEG", width=SIZE[0], height=SIZE[1], provenance=provenance,
         error="cannot decode" if error_reason else None, error_reason=error_reason,
     )  # fmt: skip
     return ScanRecord(file, matches, Assessment(level, reasons)), data
@@ -78,3 +85,13 @@ def store_job(
         Path(scan.file.path).write_bytes(data)
     job = store_flagged(store, [str(root)], [scan for scan, _ in records])
     return file_ids(store, job)
+
+
+def checkerboard(square: int = 4) -> Image.Image:
+    """Black and white squares of ``square`` pixels at ``SIZE``: all sharp edges, so a
+    blur's effect is plain to measure."""
+    w, h = SIZE
+    y, x = np.mgrid[0:h, 0:w]
+    return Image.fromarray(((x // square + y // square) % 2 * 255).astype(np.uint8), "L").convert(
+        "RGB"
+    )

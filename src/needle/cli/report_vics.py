@@ -22,8 +22,11 @@ def command(
         None, "--case", help="Only the files of this case, written as a VICS #Cases export."
     ),
     config: Path | None = typer.Option(
-        None, "--config", help="TOML file with [vics.categories] (decision = category number).",
-        exists=True, dir_okay=False,
+        None,
+        "--config",
+        help="TOML file with [vics.categories] (decision = category number).",
+        exists=True,
+        dir_okay=False,
     ),
     db: str | None = DB_OPTION,
 ) -> None:

@@ -142,7 +142,7 @@ def load_vics_config(path: str | Path | None = None) -> VicsConfig:
     for key, name in given_names.items():
         if not (str(key).isdigit() and isinstance(name, str) and name.strip()):
             raise ConfigError(
-                f"{path}: [vics.category-names] wants number = \"name\", got {key} = {name!r}"
+                f'{path}: [vics.category-names] wants number = "name", got {key} = {name!r}'
             )
         names[int(key)] = name.strip()
     return VicsConfig(categories, names)
@@ -195,9 +195,7 @@ def _rows(store: Store, job: int | None, case: str | None) -> Iterator[_Row]:
     while True:
         with store.engine.connect() as connection:
             chunk = list(
-                connection.execute(
-                    base.where(FileRow.id > last).order_by(FileRow.id).limit(_CHUNK)
-                )
+                connection.execute(base.where(FileRow.id > last).order_by(FileRow.id).limit(_CHUNK))
             )
         if not chunk:
             return
@@ -208,11 +206,18 @@ def _rows(store: Store, job: int | None, case: str | None) -> Iterator[_Row]:
 
 def _check_scope(store: Store, job: int | None, case: str | None) -> None:
     with store.engine.connect() as connection:
-        if job is not None and connection.scalar(sa.select(JobRow.id).where(JobRow.id == job)) is None:
+        if (
+            job is not None
+            and connection.scalar(sa.select(JobRow.id).where(JobRow.id == job)) is None
+        ):
             raise ReportError(f"no scan job {job}")
-        if case is not None and connection.scalar(
-            sa.select(CaseItemRow.id).where(CaseItemRow.case_name == case).limit(1)
-        ) is None:
+        if (
+            case is not None
+            and connection.scalar(
+                sa.select(CaseItemRow.id).where(CaseItemRow.case_name == case).limit(1)
+            )
+            is None
+        ):
             raise ReportError(f"no case named {case!r} (or it holds no items)")
 
 
