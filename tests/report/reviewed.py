@@ -1,23 +1,20 @@
 """Reviewed records for report tests: benign synthesised content, decisions recorded on them.
 
 What makes an item "abuse" here is the decision written for it (``decide``), never what the
-picture shows: every picture is a gradient-and-rectangles image from ``conftest.synth_image``.
+picture shows: every picture is a gradient-and-rectangles image from ``conftest.synth_image``
+or a black-and-white checkerboard.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from conftest import image_bytes, synth_image
-
-#: the pictures' size (benign synthesised gradients and rectangles)
-SIZE = (200, 150)
 from needle.assess import Assessment, Priority, Reason
 from needle.match import Match
 from needle.provenance.model import ProvenanceResult
@@ -25,17 +22,8 @@ from needle.signals import Signal
 from needle.store import FileRecord, ScanRecord, Store
 from review.flagged import file_ids, store_flagged
 
-
-@dataclass(frozen=True)
-class Item:
-    """One file of a prepared job: its record id, hashes and the decision recorded on it."""
-
-    id: int
-    path: str
-    md5: str
-    sha1: str
-    pdq: str
-    decision: str | None
+#: the pictures' size (benign synthesised gradients and rectangles)
+SIZE = (200, 150)
 
 
 def record(
