@@ -25,7 +25,7 @@
     │       └── NoEntriesError        a bank file held not one entry that could be imported
     ├── StoreError                    the database cannot be opened or migrated
     │   └── JobRunning                another live process is running this scan job
-    └── ReportError                   a report cannot be built, previewed or sent as asked
+    └── ReportError                   a report cannot be built, written, previewed or sent as asked
         └── SubmissionFailed          a sent report failed at a step; names its submission id
 
 Errors that reach a user say what was wrong and what to do. ``MediaError`` subclasses carry a
@@ -193,8 +193,9 @@ class AuditError(NeedleError):
 
 
 class ReportError(NeedleError):
-    """A report cannot be built, previewed or sent as asked (nothing eligible, a bad answer
-    from the receiver, a file that cannot be read)."""
+    """A report (CyberTipline report, VICS export, triage report) cannot be built, written,
+    previewed or sent as asked: nothing eligible, an unwritable destination, a bad report
+    setting, a bad answer from the receiver, a file that cannot be read."""
 
 
 class SubmissionFailed(ReportError):
