@@ -46,7 +46,9 @@ def seed(store: Store, tmp_path: Path) -> Seeded:
         data[name] = image_bytes(synth_image(100 + seed_no, (96, 64)))
         (folder / f"{name}.jpg").write_bytes(data[name])
         records.append(
-            flagged(str(folder / f"{name}.jpg"), "high", data=data[name], with_provenance=name == "c")
+            flagged(
+                str(folder / f"{name}.jpg"), "high", data=data[name], with_provenance=name == "c"
+            )
         )
     job = store_flagged(store, [str(folder)], records)
     ids = {Path(path).stem: file_id for path, file_id in file_ids(store, job).items()}

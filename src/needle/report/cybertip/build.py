@@ -309,7 +309,7 @@ def build_report(plan: ReportPlan, config: NcmecConfig, now: datetime | None = N
         incident_date_time_description=described,
     )
     account = plan.account
-    internet = ()
+    internet: tuple[m.InternetDetails, ...] = ()
     if account is not None and account.incident_url:
         internet = (m.InternetDetails(m.WebPageIncident(url=(account.incident_url,))),)
     counts = {d: sum(f.decision == d for f in plan.files) for d in ABUSE_DECISIONS}
@@ -334,7 +334,9 @@ def build_file_details(
         m.FileHash(value, kind) for kind, value in (("MD5", file.md5), ("SHA1", file.sha1)) if value
     )
     hash_pairs = tuple(
-        m.Detail(name, value) for name, value in (("PDQ", file.pdq), ("SHA-256", file.sha256)) if value
+        m.Detail(name, value)
+        for name, value in (("PDQ", file.pdq), ("SHA-256", file.sha256))
+        if value
     )
     details = []
     if hash_pairs:

@@ -130,6 +130,13 @@ class CybertipClient:
         )
         self._httpx = httpx_module
         self._on_step = on_step
+        #: what never goes into a step (the status answer names the user, as NCMEC's does)
+        self._secrets = tuple(s for s in (credentials.password, credentials.username) if s)
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
 
     def __enter__(self) -> CybertipClient:
         return self
@@ -150,16 +157,17 @@ class CybertipClient:
         try:
             answer = self._http.request(method, path, **request)  # type: ignore[arg-type]
         except self._httpx.HTTPError as exc:
-            logged = Step(step, None, None, f"{type(exc).__name__}: {exc}", datetime.now(UTC),
-                          subject=subject)  # fmt: skip
+            logged = Step(step, None, None, self._redact(f"{type(exc).__name__}: {exc}"),
+                          datetime.now(UTC), subject=subject)  # fmt: skip
             self._log(logged)
             raise CybertipError(_explain(logged), logged) from None
         response = parse_response(answer.status_code, answer.content)
         if answer.status_code != 200 and response.response_code is None:
             response = Response(answer.status_code, None, answer.reason_phrase or "")
         logged = Step(
-            step, response.http_status, response.response_code, response.description,
-            datetime.now(UTC), response.report_id, response.file_id, subject,
+            step, response.http_status, response.response_code,
+            self._redact(response.description), datetime.now(UTC), response.report_id,
+            response.file_id, subject,
         )  # fmt: skip
         self._log(logged)
         if not response.ok:

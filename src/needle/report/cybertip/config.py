@@ -39,8 +39,8 @@ __all__ = [
     "ENVIRONMENTS",
     "PASSWORD_VARIABLE",
     "USERNAME_VARIABLE",
-    "Credentials",
     "Contact",
+    "Credentials",
     "NcmecConfig",
     "how_to_configure",
     "load_config",
@@ -157,12 +157,12 @@ def load_credentials(
     if config.credentials_file is None:
         return None
     data = table(read_toml(config.credentials_file, "NCMEC credentials"), "ncmec", WHAT)
-    username, password = data.get("username"), data.get("password")
-    if not isinstance(username, str) or not isinstance(password, str) or not username:
+    name, secret = data.get("username"), data.get("password")
+    if not isinstance(name, str) or not isinstance(secret, str) or not name or not secret:
         raise ConfigError(
             f"NCMEC credentials file {config.credentials_file} needs username and password"
         )
-    return Credentials(username, password)
+    return Credentials(name, secret)
 
 
 def how_to_configure() -> str:

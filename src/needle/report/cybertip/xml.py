@@ -30,7 +30,9 @@ __all__ = ["SCHEMA_FILE", "Response", "parse_response", "to_xml", "validate"]
 SCHEMA_FILE = "cybertip.xsd"
 
 
-@cache
+_CHECKED: set[type[Element]] = set()
+
+
 def _check_declared(cls: type[Element]) -> None:
     """Every dataclass field of ``cls`` is named by exactly one declaration, so nothing is
     written where the schema does not put it (and nothing is silently left out)."""
@@ -38,10 +40,13 @@ def _check_declared(cls: type[Element]) -> None:
     if cls.TEXT is not None:
         declared.append(cls.TEXT)
     fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    if cls in _CHECKED:
+        return
     if sorted(declared) != sorted(fields):
         raise ReportError(
             f"{cls.__name__} declares {sorted(declared)} but has fields {sorted(fields)}"
         )
+    _CHECKED.add(cls)
 
 
 def _text(value: object) -> str:
@@ -82,9 +87,9 @@ def _build(element: Element, name: str | None = None) -> ET.Element:
 
 def to_xml(element: Element) -> str:
     """``element`` as an XML document (declaration included), indented for a reader."""
-    tree = ET.ElementTree(_build(element))
-    ET.indent(tree)
-    body = ET.tostring(tree.getroot(), encoding="unicode")
+    root = _build(element)
+    ET.indent(root)
+    body = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
 
