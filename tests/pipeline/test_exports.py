@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from conftest import run_cli
 from needle.pipeline.scan import run_scan
@@ -47,6 +48,7 @@ def test_embedded_prompts_appear_in_no_export(
             "jsonl file": (tmp_path / "out.jsonl").read_text(encoding="utf-8"),
             "jsonl stdout": capsys.readouterr().out,
         }
+        reports = _reports(store, job.id, tmp_path / "reports")
     code, out, _ = run_cli(
         capsys, "scan", str(folder), "--db", db, "--no-classify", "--jsonl", "-", "-q", "--new"
     )
@@ -59,3 +61,29 @@ def test_embedded_prompts_appear_in_no_export(
             if len(secret) > 30:
                 assert secret not in text, (where, secret[:40])
         assert '"embedded_prompt"' not in text, where  # as a key (the test's folder has the words)
+    for where, text in reports.items():
+        for secret in prompts | negatives:
+            if len(secret) > 30:
+                assert secret not in text, (where, secret[:40])
+        assert '"embedded_prompt"' not in text, where
+
+
+def _reports(store: Store, job_id: int, folder: Path) -> dict[str, str]:
+    """The triage report's three files and a VICS export of the job (every file decided)."""
+    from needle.report.triage import write_triage_report
+    from needle.report.vics import build_vics
+    from needle.review import decide
+    from needle.store.schema import FileRow
+
+    with store.engine.connect() as connection:
+        ids = connection.scalars(sa.select(FileRow.id).where(FileRow.job_id == job_id)).all()
+    for file_id in ids:
+        decide(store, file_id, "abuse-ai", "", "tester")
+    report = write_triage_report(store, folder, job=job_id)
+    texts = {
+        name: Path(path).read_text(encoding="utf-8")
+        for name, path in (("triage html", report.html), ("triage csv", report.csv),
+                           ("triage jsonl", report.jsonl))
+    }  # fmt: skip
+    texts["vics"] = json.dumps(build_vics(store, job=job_id).document, ensure_ascii=False)
+    return texts
