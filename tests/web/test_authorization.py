@@ -86,6 +86,14 @@ POST /item/{file_id}/case review
 GET /cases review
 GET /cases/{name:path} review
 GET /jobs jobs
+GET /reports reports
+GET /reports/ncmec/case/{name:path} reports
+POST /reports/ncmec/case/{name:path}/account reports
+POST /reports/ncmec/case/{name:path}/preview reports
+POST /reports/ncmec/case/{name:path}/send reports
+GET /reports/submissions/{submission_id} reports
+GET /reports/vics reports
+GET /reports/triage/{job_id}/{kind} reports
 GET /jobs/{job_id} jobs
 GET /banks banks.read
 GET /banks/{name:path} banks.read

@@ -59,6 +59,15 @@ def command(
             "Without it no server-side path is scanned: job requests get 403."
         ),
     ),
+    report_config: str = typer.Option(
+        None,
+        "--report-config",
+        metavar="FILE",
+        help=(
+            "TOML with the [ncmec] and [vics] tables the Reports pages use (docs/reports.md). "
+            "Without it analysts can preview CyberTipline reports but not send them."
+        ),
+    ),
     https: bool = typer.Option(
         False,
         "--https",
@@ -90,9 +99,14 @@ def command(
         fetch_hosts=tuple(h.lower() for h in fetch_host),
         scan_roots=tuple(os.path.realpath(root) for root in scan_root),
         https=https,
+        report_config=report_config,
     )
     if workers:
         settings = replace(settings, workers=workers)
+    if report_config:
+        from needle.report.cybertip import load_config
+
+        load_config(report_config)  # a missing or broken file stops here, with its message
     if quarantine:
         from needle.store.quarantine import load_key
 

@@ -107,9 +107,9 @@ def create_app(settings: ServeSettings | None = None, *, service: Service | None
         )
         return _answer(request, 422, f"invalid request: {problems}")
 
-    from needle.web import admin, api, hma, pages, review_api, ui
+    from needle.web import admin, api, hma, pages, reports, review_api, ui
 
-    for module in (pages, api, hma, review_api, ui, admin):
+    for module in (pages, api, hma, review_api, ui, admin, reports):
         app.include_router(module.router)
     _mount_swagger(app)  # before /static, which would otherwise answer for it
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

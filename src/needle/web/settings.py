@@ -48,3 +48,6 @@ class ServeSettings:
     #: largest hash-list file ``POST /v1/banks/{name}/import`` takes (4 GiB; bigger ones:
     #: ``needle bank import``, which the running service picks up too)
     max_import_bytes: int = 4 * 1024 * 1024 * 1024
+    #: a TOML file with the ``[ncmec]`` (CyberTipline) and ``[vics]`` tables the reports
+    #: pages use (``docs/reports.md``); None: previews with defaults, sending off
+    report_config: str | None = None
