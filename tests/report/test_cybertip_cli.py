@@ -103,3 +103,49 @@ def test_send_to_the_test_service(
     assert code == 3 and "submission 2" in err and "responseCode 1000" in err
     with Store(db) as store:
         assert [s.status for s in submissions(store)] == ["retracted", "finished"]
+
+
+def test_send_reads_uploads_from_the_services_quarantine(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    db: str,
+) -> None:
+    import sqlalchemy as sa
+
+    from needle.store.quarantine import KEY_VARIABLE, Quarantine, load_key, new_key
+    from needle.store.schema import FileRow
+
+    monkeypatch.setenv("NEEDLE_NCMEC_USERNAME", USERNAME)
+    monkeypatch.setenv("NEEDLE_NCMEC_PASSWORD", PASSWORD)
+    monkeypatch.setenv(KEY_VARIABLE, new_key())
+    folder = tmp_path / "quarantine"
+    held = Quarantine(folder, load_key())
+    picture = tmp_path / "media" / "a.jpg"
+    ref = held.put(picture.read_bytes())
+    picture.unlink()  # only the quarantine holds it now, as for an upload to needle serve
+    with Store(db) as store, store.engine.begin() as connection:
+        connection.execute(
+            sa.update(FileRow)
+            .where(FileRow.path == str(picture))
+            .values(path=f"upload:{ref}/a.jpg")
+        )
+    with running_service() as (url, server):
+        config = write_config(tmp_path / "ncmec.toml", url)
+        base = (
+            "report",
+            "ncmec",
+            "--case",
+            "acct-1",
+            "--send",
+            "--config",
+            str(config),
+            "--db",
+            db,
+        )
+        code, _, err = run_cli(capsys, *base)
+        assert code == 3 and "cannot be read" in err  # without the quarantine: retracted
+        code, _, err = run_cli(capsys, *base, "--quarantine", str(folder))
+        assert code == 0, err
+    finished = [r for r in server.reports.values() if r.state == "finished"]
+    assert len(finished) == 1 and len(finished[0].files) == 2

@@ -36,6 +36,19 @@ def command(
     out: Path = typer.Option(
         None, "--out", help="Folder for the XML (default: print it).", file_okay=False
     ),
+    quarantine: Path = typer.Option(
+        None,
+        "--quarantine",
+        metavar="DIR",
+        file_okay=False,
+        help="The quarantine of `needle serve --quarantine DIR`: uploads it kept can be sent.",
+    ),
+    quarantine_key_file: Path = typer.Option(
+        None,
+        "--quarantine-key-file",
+        metavar="FILE",
+        help="File holding the quarantine key (else $NEEDLE_QUARANTINE_KEY).",
+    ),
     db: str = DB_OPTION,
 ) -> None:
     """Build NCMEC CyberTipline reports from reviewed items: one per reported account.
@@ -58,6 +71,12 @@ def command(
     credentials = load_credentials(settings) if send else None
     if send and credentials is None:
         raise ConfigError(f"--send needs the NCMEC login: {how_to_configure()}")
+    held = None
+    if send and quarantine is not None:
+        from needle.store.quarantine import Quarantine, load_key
+
+        key = load_key(str(quarantine_key_file) if quarantine_key_file else None)
+        held = Quarantine(str(quarantine), key)
     actor = f"cli:{getpass.getuser()}"
     with open_store(db) as store:
         plans = plan_reports(store, items=items or None, case=case, account=account)
@@ -75,7 +94,9 @@ def command(
                 )
                 continue
             assert credentials is not None
-            done = send_report(store, plan, settings, credentials, actor, role=ACTOR_ROLE)
+            done = send_report(
+                store, plan, settings, credentials, actor, quarantine=held, role=ACTOR_ROLE
+            )
             console.print(
                 f"submission {done.id}: report {done.report_id} sent to {settings.environment} "
                 f"({who}, {len(plan.files)} file(s))"
