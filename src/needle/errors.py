@@ -25,8 +25,10 @@
     │       └── NoEntriesError        a bank file held not one entry that could be imported
     ├── StoreError                    the database cannot be opened or migrated
     │   └── JobRunning                another live process is running this scan job
-    └── ReportError                   a report cannot be built, written, previewed or sent as asked
-        └── SubmissionFailed          a sent report failed at a step; names its submission id
+    ├── ReportError                   a report cannot be built, written, previewed or sent as asked
+    │   └── SubmissionFailed          a sent report failed at a step; names its submission id
+    └── LedgerError                   the generation ledger cannot be written, or an export or
+                                      checkpoint given to check it is unreadable or not signed
 
 Errors that reach a user say what was wrong and what to do. ``MediaError`` subclasses carry a
 short machine-readable ``reason`` stored with the file's record.
@@ -42,6 +44,7 @@ __all__ = [
     "EmptyArchive",
     "EncryptedMedia",
     "JobRunning",
+    "LedgerError",
     "MediaError",
     "MediaTooLarge",
     "NeedleError",
@@ -205,3 +208,8 @@ class SubmissionFailed(ReportError):
     def __init__(self, message: str, *, submission_id: int) -> None:
         super().__init__(f"submission {submission_id}: {message}")
         self.submission_id = submission_id
+
+
+class LedgerError(NeedleError):
+    """The generation ledger could not be appended to, or an export or checkpoint given to
+    verify it is unreadable or not signed by the key given."""

@@ -47,6 +47,7 @@ GROUPS: dict[str, str] = {
     "token": "needle.cli.token",
     "audit": "needle.cli.audit",
     "report": "needle.cli.report",
+    "ledger": "needle.cli.ledger",
 }
 
 

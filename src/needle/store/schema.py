@@ -22,6 +22,7 @@ __all__ = [
     "DecisionRow",
     "FileRow",
     "JobRow",
+    "LedgerRow",
     "MatchRow",
     "ReportSubmissionRow",
     "SessionRow",
@@ -285,3 +286,31 @@ class AuditRow(Base):
     detail: Mapped[dict] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class LedgerRow(Base):
+    """One entry of a generation service's ledger (``needle.genguard.ledger``): a guarded
+    request, its decision and what it produced. Entries form a hash chain (``prev_hash``) and
+    each is signed (Ed25519, ``signature`` by the key ``key_id``); ``seq`` numbers them.
+    """
+
+    __tablename__ = "genguard_ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    request_id: Mapped[str] = mapped_column(sa.String(100), index=True)
+    account: Mapped[str] = mapped_column(sa.String(200), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    decision: Mapped[str] = mapped_column(sa.String(20))
+    reasons: Mapped[list] = mapped_column(default=list)
+    prompt_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
+    prompt: Mapped[str | None] = mapped_column(sa.Text)
+    output_sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    pdq: Mapped[list] = mapped_column(default=list)
+    payload: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
+    detail: Mapped[dict] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    key_id: Mapped[str] = mapped_column(sa.String(32))
+    signature: Mapped[str] = mapped_column(sa.String(128))
