@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from conftest import run_cli
 from needle.errors import ConfigError, LedgerError
@@ -31,7 +32,8 @@ from needle.genguard import (
     text_digest,
     verify_entries,
 )
-from needle.genguard.ledger import entry_hash
+from needle.genguard.ledger import LedgerEntry, entry_hash
+from needle.genguard.ledger import _row as ledger_row
 from needle.store import Store
 from needle.store.schema import LedgerRow
 
@@ -141,27 +143,12 @@ def test_an_inserted_entry_is_named(ledger, signer: Signer) -> None:  # type: ig
     with engine.begin() as connection:
         for seq in range(8, 4, -1):
             connection.execute(sa.update(LedgerRow).where(LedgerRow.seq == seq).values(seq=seq + 1))
-        connection.execute(
-            sa.insert(LedgerRow).values(
-                seq=5,
-                at=at,
-                request_id=fake.request_id,
-                account=fake.account,
-                kind=fake.kind,
-                decision=fake.decision,
-                reasons=list(fake.reasons),
-                prompt_sha256=fake.prompt_sha256,
-                prompt=fake.prompt,
-                output_sha256=fake.output_sha256,
-                pdq=list(fake.pdq),
-                payload=fake.payload,
-                detail=fake.detail,
-                prev_hash=four["hash"],
-                hash=digest,
-                key_id=other.key_id,
-                signature=other.sign(b"needle-ledger-entry\x00" + digest.encode()),
-            )
-        )
+    entry = LedgerEntry(
+        5, at, fake, other.key_id, str(four["hash"]), digest,
+        other.sign(b"needle-ledger-entry\x00" + digest.encode()),
+    )  # fmt: skip
+    with Session(engine) as session, session.begin():
+        session.add(ledger_row(entry))
     breaks = book.verify(signer.verifier)
     assert found(breaks) == [(5, "inserted")]
     assert "between entries 4 and 6" in breaks[0].message
