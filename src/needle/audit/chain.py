@@ -27,12 +27,10 @@ from sqlalchemy.orm import sessionmaker
 
 from needle.errors import AuditError
 from needle.jsonvalue import JSONObject
+from needle.store.chain import GENESIS, append_at_tail, rows_in_order
 from needle.store.schema import AuditRow
 
 __all__ = ["GENESIS", "AuditBreak", "AuditEntry", "AuditLog", "entry_hash"]
-
-GENESIS = "0" * 64
-_RETRIES = 20
 
 
 @dataclass(frozen=True)
@@ -137,44 +135,27 @@ class AuditLog:
     ) -> AuditEntry:
         """Add one row at the chain's end; raises ``AuditError`` rather than losing it."""
         detail = detail or {}
-        last_error: Exception | None = None
-        for _ in range(_RETRIES):
-            try:
-                with self._session.begin() as session:
-                    tail = session.execute(
-                        sa.select(AuditRow.seq, AuditRow.hash)
-                        .order_by(AuditRow.seq.desc())
-                        .limit(1)
-                    ).first()
-                    seq, prev = (tail[0] + 1, tail[1]) if tail else (1, GENESIS)
-                    at = datetime.now(UTC)
-                    row = AuditRow(
-                        seq=seq,
-                        at=at,
-                        actor=actor[:100],
-                        role=role[:20],
-                        action=action[:60],
-                        target=target[:300],
-                        ip=ip[:64],
-                        detail=detail,
-                        prev_hash=prev,
-                        hash=entry_hash(
-                            seq,
-                            at,
-                            actor[:100],
-                            role[:20],
-                            action[:60],
-                            target[:300],
-                            ip[:64],
-                            detail,
-                            prev,
-                        ),
-                    )
-                    session.add(row)
-                return _entry(row)
-            except sa.exc.IntegrityError as exc:  # another writer took this seq: go again
-                last_error = exc
-        raise AuditError(f"could not append to the audit log: {last_error}")
+        actor, role, action, target, ip = actor[:100], role[:20], action[:60], target[:300], ip[:64]
+
+        def build(seq: int, prev: str) -> AuditRow:
+            at = datetime.now(UTC)
+            return AuditRow(
+                seq=seq,
+                at=at,
+                actor=actor,
+                role=role,
+                action=action,
+                target=target,
+                ip=ip,
+                detail=detail,
+                prev_hash=prev,
+                hash=entry_hash(seq, at, actor, role, action, target, ip, detail, prev),
+            )
+
+        try:
+            return _entry(append_at_tail(self._session, AuditRow, build))
+        except sa.exc.IntegrityError as exc:
+            raise AuditError(f"could not append to the audit log: {exc}") from None
 
     def entries(
         self,
@@ -196,21 +177,11 @@ class AuditLog:
         with self._session() as session:
             return [_entry(row) for row in session.scalars(query)]
 
-    def _all(self, order: str = "seq", chunk: int = 5000) -> Iterator[AuditEntry]:
+    def _all(self, order: str = "seq") -> Iterator[AuditEntry]:
         """Every row by ``seq`` or by ``id`` (the order rows were written in), a chunk at a
         time: memory stays flat however long the log."""
         column = AuditRow.seq if order == "seq" else AuditRow.id
-        last: int | None = None
-        with self._session() as session:
-            while True:
-                query = sa.select(AuditRow, column).order_by(column).limit(chunk)
-                if last is not None:
-                    query = query.where(column > last)
-                rows = list(session.execute(query))
-                if not rows:
-                    return
-                last = rows[-1][1]
-                yield from (_entry(row[0]) for row in rows)
+        return (_entry(row) for row in rows_in_order(self._session, AuditRow, column))
 
     def verify(self, *, head: str | None = None) -> list[AuditBreak]:
         """Every break in the chain, first first; an empty list means the log is intact.

@@ -39,6 +39,7 @@ from sqlalchemy.orm import sessionmaker
 from needle.errors import LedgerError
 from needle.genguard.keys import Signer, Verifier
 from needle.jsonvalue import JSONObject
+from needle.store.chain import GENESIS, append_at_tail, rows_in_order
 from needle.store.schema import LedgerRow
 
 __all__ = [
@@ -55,15 +56,12 @@ __all__ = [
     "verify_entries",
 ]
 
-GENESIS = "0" * 64
 #: what an entry records: a prompt checked, an uploaded input image checked, an output checked
 #: (and stamped), a training set checked
 KINDS = ("prompt", "input", "output", "training-set")
 DECISIONS = ("allow", "review", "block")
 _ENTRY_DOMAIN = b"needle-ledger-entry\x00"
 _CHECKPOINT_DOMAIN = "needle-ledger-checkpoint"
-_RETRIES = 20
-_CHUNK = 5000
 
 
 def text_digest(text: str) -> str:
@@ -468,47 +466,30 @@ class Ledger:
     ) -> LedgerEntry:
         """Add one signed entry at the chain's end; raises ``LedgerError`` rather than lose it.
 
-        Writers serialise on ``seq``'s unique key: of two appends racing for the same place
-        one commits, the other retries on the new end.
+        Appends serialise as ``needle.store.chain.append_at_tail`` says: the chain never forks.
         """
         key = signer.key_id
-        last_error: Exception | None = None
-        for _ in range(_RETRIES):
-            moment = _utc(at or datetime.now(UTC))
-            try:
-                with self._session.begin() as session:
-                    tail = session.execute(
-                        sa.select(LedgerRow.seq, LedgerRow.hash)
-                        .order_by(LedgerRow.seq.desc())
-                        .limit(1)
-                    ).first()
-                    seq, prev = (tail[0] + 1, tail[1]) if tail else (1, GENESIS)
-                    digest = entry_hash(moment, record, key, prev)
-                    entry = LedgerEntry(
-                        seq, moment, record, key, prev, digest, signer.sign(_signed(digest))
-                    )
-                    session.add(_row(entry))
-                return entry
-            except sa.exc.IntegrityError as exc:  # another writer took this seq: go again
-                last_error = exc
-        raise LedgerError(f"could not append to the ledger: {last_error}")
+        made: list[LedgerEntry] = []
 
-    def entries(self, *, order: str = "seq", chunk: int = _CHUNK) -> Iterator[LedgerEntry]:
-        """Every entry by ``seq`` (or by ``id``: the order they were written in), a chunk at a
-        time, each chunk in its own short session: memory stays flat however long the ledger,
-        and an iteration left unfinished holds no connection."""
+        def build(seq: int, prev: str) -> LedgerRow:
+            moment = _utc(at or datetime.now(UTC))
+            digest = entry_hash(moment, record, key, prev)
+            made.append(
+                LedgerEntry(seq, moment, record, key, prev, digest, signer.sign(_signed(digest)))
+            )
+            return _row(made[-1])
+
+        try:
+            append_at_tail(self._session, LedgerRow, build)
+        except sa.exc.IntegrityError as exc:
+            raise LedgerError(f"could not append to the ledger: {exc}") from None
+        return made[-1]
+
+    def entries(self, *, order: str = "seq") -> Iterator[LedgerEntry]:
+        """Every entry by ``seq`` (or by ``id``: the order they were written in), read a chunk
+        at a time (``needle.store.chain.rows_in_order``): memory stays flat."""
         column = LedgerRow.seq if order == "seq" else LedgerRow.id
-        last: int | None = None
-        while True:
-            query = sa.select(LedgerRow, column).order_by(column).limit(chunk)
-            if last is not None:
-                query = query.where(column > last)
-            with self._session() as session:
-                rows = [(_entry(row), key) for row, key in session.execute(query)]
-            if not rows:
-                return
-            last = rows[-1][1]
-            yield from (entry for entry, _ in rows)
+        return (_entry(row) for row in rows_in_order(self._session, LedgerRow, column))
 
     def _write_order(self, chunk: int = 50_000) -> Iterator[int]:
         last = 0
