@@ -23,6 +23,7 @@ from needle.genguard import (
     GENESIS,
     Checkpoint,
     Ledger,
+    LedgerCheck,
     LedgerRecord,
     Signer,
     generate_key,
@@ -71,8 +72,8 @@ def ledger(db_url: str, signer: Signer):  # type: ignore[no-untyped-def]
         yield book, store.engine
 
 
-def found(breaks) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
-    return [(b.seq, b.kind) for b in breaks]
+def found(check: LedgerCheck) -> list[tuple[int, str]]:
+    return [(b.seq, b.kind) for b in check.breaks]
 
 
 def row_values(engine: sa.Engine, seq: int) -> dict[str, object]:
@@ -90,7 +91,8 @@ def test_an_untouched_ledger_verifies(ledger, signer: Signer) -> None:  # type: 
     assert {e.key_id for e in entries} == {signer.key_id}
     assert entries[2].record.prompt is None and entries[2].record.prompt_sha256
     assert entries[0].record == record(1)
-    assert book.verify(signer.verifier) == []
+    check = book.verify(signer.verifier)
+    assert check.intact and check.entries == 8
 
 
 def test_an_edited_entry_is_named(ledger, signer: Signer) -> None:  # type: ignore[no-untyped-def]
@@ -119,9 +121,9 @@ def test_a_deleted_entry_is_named(ledger, signer: Signer, renumber: bool) -> Non
                 connection.execute(
                     sa.update(LedgerRow).where(LedgerRow.seq == seq).values(seq=seq - 1)
                 )
-    breaks = book.verify(signer.verifier)
-    assert found(breaks) == [(3 if renumber else 4, "deleted")]
-    assert "removed" in breaks[0].message
+    check = book.verify(signer.verifier)
+    assert found(check) == [(3 if renumber else 4, "deleted")]
+    assert "removed" in check.breaks[0].message
 
 
 def test_the_first_entry_deleted_is_named(ledger, signer: Signer) -> None:  # type: ignore[no-untyped-def]
@@ -149,18 +151,18 @@ def test_an_inserted_entry_is_named(ledger, signer: Signer) -> None:  # type: ig
     )  # fmt: skip
     with Session(engine) as session, session.begin():
         session.add(ledger_row(entry))
-    breaks = book.verify(signer.verifier)
-    assert found(breaks) == [(5, "inserted")]
-    assert "between entries 4 and 6" in breaks[0].message
+    check = book.verify(signer.verifier)
+    assert found(check) == [(5, "inserted")]
+    assert "between entries 4 and 6" in check.breaks[0].message
 
 
 def test_an_entry_appended_without_the_key_is_named(ledger, signer: Signer) -> None:  # type: ignore[no-untyped-def]
     book, engine = ledger
     with Store(str(engine.url.render_as_string(hide_password=False))) as store:
         Ledger(store.engine).append(record(50), Signer.generate())
-    breaks = book.verify(signer.verifier)
-    assert found(breaks) == [(9, "re-signed")]
-    assert "another key" in breaks[0].message
+    check = book.verify(signer.verifier)
+    assert found(check) == [(9, "re-signed")]
+    assert "another key" in check.breaks[0].message
 
 
 @pytest.mark.parametrize("how", ["swap-seq", "swap-rows"])
@@ -180,8 +182,8 @@ def test_reordered_entries_are_named(ledger, signer: Signer, how: str) -> None: 
                 sa.update(LedgerRow).where(LedgerRow.seq == 6).values({**five, "seq": 6})
             )
             connection.execute(sa.update(LedgerRow).where(LedgerRow.seq == -5).values(seq=5))
-    breaks = book.verify(signer.verifier)
-    assert found(breaks) == [(5, "reordered")]
+    check = book.verify(signer.verifier)
+    assert found(check) == [(5, "reordered")]
 
 
 def test_an_entry_edited_and_re_signed_with_another_key_is_named(ledger, signer: Signer) -> None:  # type: ignore[no-untyped-def]
@@ -202,9 +204,9 @@ def test_an_entry_edited_and_re_signed_with_another_key_is_named(ledger, signer:
                 signature=other.sign(b"needle-ledger-entry\x00" + digest.encode()),
             )
         )
-    breaks = book.verify(signer.verifier)
-    assert found(breaks) == [(6, "re-signed")]
-    assert other.key_id in breaks[0].message and "replaced" in breaks[0].message
+    check = book.verify(signer.verifier)
+    assert found(check) == [(6, "re-signed")]
+    assert other.key_id in check.breaks[0].message and "replaced" in check.breaks[0].message
 
 
 def test_a_ledger_re_signed_whole_with_another_key_fails_every_entry(
@@ -219,9 +221,9 @@ def test_a_ledger_re_signed_whole_with_another_key_fails_every_entry(
         copy = Ledger(store.engine)
         for entry in entries:
             copy.append(entry.record, other, at=entry.at)
-        assert copy.verify(other.verifier) == []  # consistent in itself ...
-    breaks = book.verify(signer.verifier)  # ... but not signed by the ledger's key
-    assert found(breaks) == [(seq, "re-signed") for seq in range(1, 9)]
+        assert copy.verify(other.verifier).intact  # consistent in itself ...
+    check = book.verify(signer.verifier)  # ... but not signed by the ledger's key
+    assert found(check) == [(seq, "re-signed") for seq in range(1, 9)]
 
 
 def test_a_checkpoint_verifies_with_the_public_key_alone(
@@ -238,7 +240,7 @@ def test_a_checkpoint_verifies_with_the_public_key_alone(
     assert held == made and held.count == 8 and held.verified_by(verifier)
     with Store(str(engine.url.render_as_string(hide_password=False))) as store:
         Ledger(store.engine).append(record(9), signer)
-    assert book.verify(verifier, checkpoints=[held]) == []  # growing is fine
+    assert book.verify(verifier, checkpoints=[held]).intact  # growing is fine
 
     forged = Checkpoint(held.key_id, held.count, held.head, held.at, Signer.generate().sign(b"x"))
     with pytest.raises(LedgerError, match="not signed by key"):
@@ -260,9 +262,9 @@ def test_a_checkpoint_catches_a_rewrite_made_with_the_real_key(ledger, signer: S
             if entry.seq == 3:
                 changed = LedgerRecord(**{**changed.__dict__, "account": "acct-scapegoat"})
             copy.append(changed, signer, at=entry.at)
-    assert book.verify(signer.verifier) == []
-    breaks = book.verify(signer.verifier, checkpoints=[held])
-    assert found(breaks) == [(8, "rewritten")]
+    assert book.verify(signer.verifier).intact
+    check = book.verify(signer.verifier, checkpoints=[held])
+    assert found(check) == [(8, "rewritten")]
 
 
 def test_a_checkpoint_catches_a_truncated_ledger(ledger, signer: Signer) -> None:  # type: ignore[no-untyped-def]
@@ -270,7 +272,7 @@ def test_a_checkpoint_catches_a_truncated_ledger(ledger, signer: Signer) -> None
     held = book.checkpoint(signer)
     with engine.begin() as connection:
         connection.execute(sa.delete(LedgerRow).where(LedgerRow.seq >= 7))
-    assert book.verify(signer.verifier) == []  # nothing inside the chain shows it ...
+    assert book.verify(signer.verifier).intact  # nothing inside the chain shows it ...
     assert found(book.verify(signer.verifier, checkpoints=[held])) == [(7, "truncated")]
 
 
@@ -293,7 +295,7 @@ def test_concurrent_appends_keep_one_chain(db_url: str, signer: Signer) -> None:
             thread.join()
         assert errors == []
         assert book.count() == 40
-        assert book.verify(signer.verifier) == []
+        assert book.verify(signer.verifier).intact
 
 
 def test_records_are_checked() -> None:
@@ -333,7 +335,7 @@ def test_an_export_verifies_alone_and_shows_an_edit(ledger, signer: Signer, tmp_
         head = book.export_jsonl(handle)
     entries = list(read_export(path))
     assert entries == list(book.entries()) and entries[-1].hash == head
-    assert verify_entries(read_export(path), signer.verifier) == []
+    assert verify_entries(read_export(path), signer.verifier).intact
     lines = path.read_text(encoding="utf-8").splitlines()
     edited = json.loads(lines[1])
     edited["decision"] = "block"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -14,7 +14,6 @@ from needle.genguard import (
     Checkpoint,
     Ledger,
     LedgerBreak,
-    LedgerEntry,
     generate_key,
     load_signer,
     load_verifier,
@@ -87,35 +86,18 @@ def verify(
     verifier = load_verifier(public_key)
     checkpoints = [Checkpoint.read(path) for path in checkpoint]
     if export is not None:
-        counter = _Counted(read_export(export))
-        breaks = verify_entries(counter, verifier, checkpoints=checkpoints)
-        count = counter.count
+        check = verify_entries(read_export(export), verifier, checkpoints=checkpoints)
     else:
         with open_store(db) as store:
-            ledger = Ledger(store.engine)
-            breaks = ledger.verify(verifier, checkpoints=checkpoints)
-            count = ledger.count()
-    if breaks:
-        _print_breaks(breaks)
+            check = Ledger(store.engine).verify(verifier, checkpoints=checkpoints)
+    if not check.intact:
+        _print_breaks(check.breaks)
         raise typer.Exit(1)
     held = f", {len(checkpoints)} checkpoint(s) held" if checkpoints else ""
-    console.print(f"ledger intact: {count} entries signed by key {verifier.key_id}{held}")
+    console.print(f"ledger intact: {check.entries} entries signed by key {verifier.key_id}{held}")
 
 
-class _Counted:
-    """Entries passed through, counted (an export is read once, never held whole)."""
-
-    def __init__(self, entries: Iterator[LedgerEntry]) -> None:
-        self._entries = entries
-        self.count = 0
-
-    def __iter__(self) -> Iterator[LedgerEntry]:
-        for entry in self._entries:
-            self.count += 1
-            yield entry
-
-
-def _print_breaks(breaks: list[LedgerBreak]) -> None:
+def _print_breaks(breaks: Sequence[LedgerBreak]) -> None:
     for found in breaks[:SHOWN]:
         err_console.print(f"entry {found.seq}: {found.kind}: {found.message}", highlight=False)
     if len(breaks) > SHOWN:

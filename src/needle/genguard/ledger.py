@@ -48,6 +48,7 @@ __all__ = [
     "Checkpoint",
     "Ledger",
     "LedgerBreak",
+    "LedgerCheck",
     "LedgerEntry",
     "LedgerRecord",
     "entry_hash",
@@ -229,6 +230,18 @@ class LedgerBreak:
     message: str
 
 
+@dataclass(frozen=True)
+class LedgerCheck:
+    """What a verification read and found: ``entries`` read, every ``break`` in order."""
+
+    entries: int
+    breaks: tuple[LedgerBreak, ...]
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks
+
+
 #: when one entry shows several symptoms, the one that explains it
 _EXPLAINS = {"inserted": {"re-signed", "reordered"}}
 
@@ -239,8 +252,9 @@ def verify_entries(
     *,
     checkpoints: Iterable[Checkpoint] = (),
     write_order: Iterable[int] | None = None,
-) -> list[LedgerBreak]:
-    """Every place the ledger was tampered with, in order; an empty list: intact.
+) -> LedgerCheck:
+    """Every place the ledger was tampered with, in order (none: intact), and how many
+    entries were read.
 
     ``entries`` in ``seq`` order (read once, a window of three at a time: memory stays flat);
     ``verifier`` is the ledger's public key; ``checkpoints`` must each be signed by it (else
@@ -289,7 +303,7 @@ def verify_entries(
             if seq < highest:
                 marks.add(seq, "reordered", f"entry {seq} was written after entry {highest}")
             highest = max(highest, seq)
-    return marks.result()
+    return LedgerCheck(position, tuple(marks.result()))
 
 
 class _Marks:
@@ -511,9 +525,7 @@ class Ledger:
         with self._session() as session:
             return int(session.scalar(sa.select(sa.func.count()).select_from(LedgerRow)) or 0)
 
-    def verify(
-        self, verifier: Verifier, *, checkpoints: Iterable[Checkpoint] = ()
-    ) -> list[LedgerBreak]:
+    def verify(self, verifier: Verifier, *, checkpoints: Iterable[Checkpoint] = ()) -> LedgerCheck:
         """``verify_entries`` over the database, with the order rows were written in."""
         return verify_entries(
             self.entries(), verifier, checkpoints=checkpoints, write_order=self._write_order()
