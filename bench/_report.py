@@ -1,4 +1,5 @@
-"""What every benchmark shares: the machine's load, and writing its section of a docs page."""
+"""What every benchmark shares: the machine's load, writing its section of a docs page, and
+the real photographs Debian's wallpaper packages install."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import re
 import subprocess
 from pathlib import Path
 
-__all__ = ["uptime", "write_section"]
+__all__ = ["PHOTO_DIRS", "real_photos", "uptime", "write_section"]
+
+#: Debian's wallpaper packages (mate-backgrounds, gnome-backgrounds...), read as installed
+PHOTO_DIRS = (Path("/usr/share/backgrounds"), Path("/usr/share/wallpapers"))
 
 
 def uptime() -> str:
@@ -30,3 +34,15 @@ def write_section(doc: Path, section: str, text: str) -> None:
     else:
         page = page.rstrip("\n") + "\n\n" + text
     doc.write_text(page)
+
+
+def real_photos(suffixes: tuple[str, ...] = (".jpg", ".jpeg")) -> list[Path]:
+    """Every file of the installed wallpaper packages with one of ``suffixes``, unmodified
+    (progressive JPEGs too), in a stable order."""
+    found: list[Path] = []
+    for folder in PHOTO_DIRS:
+        if folder.is_dir():
+            found += sorted(
+                p for p in folder.rglob("*") if p.suffix.lower() in suffixes and p.is_file()
+            )
+    return found

@@ -53,7 +53,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import uptime, write_section
+from _report import real_photos, uptime, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "performance.md"
@@ -133,23 +133,6 @@ def photo_jpeg(width: int = 1155, height: int = 866, seed: int = 7) -> bytes:
     out = io.BytesIO()
     Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB").save(out, "JPEG", quality=90)
     return out.getvalue()
-
-
-#: Debian's wallpaper packages (mate-backgrounds, gnome-backgrounds...), read as installed
-PHOTO_DIRS = (Path("/usr/share/backgrounds"), Path("/usr/share/wallpapers"))
-
-
-def real_photos() -> list[Path]:
-    """Every JPEG of the installed wallpaper packages, unmodified (progressive ones too)."""
-    found: list[Path] = []
-    for folder in PHOTO_DIRS:
-        if folder.is_dir():
-            found += sorted(
-                p
-                for p in folder.rglob("*")
-                if p.suffix.lower() in (".jpg", ".jpeg") and p.is_file()
-            )
-    return found
 
 
 def multipart(data: bytes, filename: str) -> tuple[bytes, str]:

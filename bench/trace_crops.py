@@ -31,13 +31,12 @@ from PIL import Image, ImageOps
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _report import uptime, write_section  # noqa: E402
+from _report import PHOTO_DIRS, real_photos, uptime, write_section  # noqa: E402
 from needle.match.pdq import hamming_distances  # noqa: E402
 from needle.signals.pdq import PDQ_QUALITY_FLOOR, pdq_hash_pixels  # noqa: E402
 
 DOC = ROOT / "docs" / "performance.md"
 SECTION = "## Trace-back: whole-image PDQ under edits"
-WALLPAPERS = Path("/usr/share/backgrounds")
 THRESHOLD = 31
 
 
@@ -114,7 +113,8 @@ def measure(files: list[Path]) -> Measured:
 
 
 def _name(path: Path) -> str:
-    return str(path.relative_to(WALLPAPERS))
+    root = next((d for d in PHOTO_DIRS if path.is_relative_to(d)), path.parent)
+    return str(path.relative_to(root))
 
 
 def render(m: Measured) -> str:
@@ -124,7 +124,8 @@ def render(m: Measured) -> str:
         SECTION,
         "",
         f"Command: `.venv/bin/python bench/trace_crops.py` ({n + len(m.low_quality)} JPEG and "
-        f"PNG wallpapers of {WALLPAPERS} as installed; load before: `{uptime()}`).",
+        f"PNG wallpapers of {' and '.join(map(str, PHOTO_DIRS))} as installed; load before: "
+        f"`{uptime()}`).",
         "",
         "Each wallpaper stands for a generator's output; the PDQ hash of the whole image is "
         "compared with the whole-image hash of an edited copy. Found: distance at most "
@@ -155,11 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help=f"do not update {DOC.name}")
     args = parser.parse_args(argv)
-    files = sorted(
-        p for p in WALLPAPERS.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")
-    )
+    files = real_photos((".jpg", ".jpeg", ".png"))
     if not files:
-        print(f"no wallpapers under {WALLPAPERS}: apt-get install mate-backgrounds")
+        print("no wallpapers installed: apt-get install mate-backgrounds")
         return 1
     text = render(measure(files))
     print(text)
