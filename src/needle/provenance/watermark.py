@@ -248,8 +248,16 @@ def embed(
     *,
     channel_order: str = "bgr",
     scale: float = SCALE,
+    channel: int = 1,
+    reference_quirks: bool = True,
 ) -> np.ndarray:
     """Embed ``bits`` as invisible-watermark's ``dwtDct`` encoder does; return new RGB pixels.
+
+    ``channel`` is the YUV plane that carries the mark: 1 (U) as the reference does; needle's
+    own stamp uses 0 (Y), which JPEG's chroma subsampling leaves intact, with
+    ``reference_quirks=False``: the reference's inverse transform swaps the horizontal and
+    vertical details and wraps values outside 0-255, harmless on the smooth U plane but
+    visible damage on Y; without the quirks the details stay in place and values are clipped.
 
     ``channel_order="bgr"`` reproduces a generator that converted RGB to BGR before encoding
     (the SD reference scripts); ``"rgb"`` one that passed RGB pixels straight in. Values the
@@ -265,7 +273,7 @@ def embed(
         raise ValueError("image too small: the algorithm needs at least 256x256 pixels")
     r4, c4 = rows // 4 * 4, cols // 4 * 4
     yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
-    ca, (ch, cv, cd) = pywt.dwt2(yuv[:r4, :c4, 1], "haar")
+    ca, (ch, cv, cd) = pywt.dwt2(yuv[:r4, :c4, channel], "haar")
     blocks = _blocks(ca)
     n = blocks.shape[0]
     pos = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
@@ -273,18 +281,65 @@ def embed(
     val = blocks[idx, pos]
     wm = np.asarray(bits, dtype=np.float64)[idx % len(bits)]
     new = (np.abs(val) // scale + 0.25 + 0.5 * wm) * scale
-    blocks[idx, pos] = np.where(val >= 0.0, new, -new)
     brows, bcols = ca.shape[0] // BLOCK, ca.shape[1] // BLOCK
+    if not reference_quirks:
+        new = _reachable(new, val, scale, yuv[:r4, :c4, channel], idx, pos, bcols)
+    blocks[idx, pos] = np.where(val >= 0.0, new, -new)
     ca[: brows * BLOCK, : bcols * BLOCK] = (
         blocks.reshape(brows, bcols, BLOCK, BLOCK)
         .transpose(0, 2, 1, 3)
         .reshape(brows * BLOCK, bcols * BLOCK)
     )
     # the reference passes (cA, (cV, cH, cD)): horizontal and vertical details swapped
-    back = pywt.idwt2((ca, (cv, ch, cd)), "haar")
-    yuv[:r4, :c4, 1] = (np.trunc(back).astype(np.int64) & 0xFF).astype(np.uint8)
+    details = (cv, ch, cd) if reference_quirks else (ch, cv, cd)
+    back = pywt.idwt2((ca, details), "haar")
+    if reference_quirks:
+        yuv[:r4, :c4, channel] = (np.trunc(back).astype(np.int64) & 0xFF).astype(np.uint8)
+    else:
+        yuv[:r4, :c4, channel] = np.clip(np.rint(back), 0, 255).astype(np.uint8)
     out = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR)
     return np.ascontiguousarray(out[:, :, ::-1]) if channel_order == "bgr" else out
+
+
+def _reachable(
+    new: np.ndarray,
+    val: np.ndarray,
+    scale: float,
+    plane: np.ndarray,
+    idx: np.ndarray,
+    pos: np.ndarray,
+    bcols: int,
+) -> np.ndarray:
+    """Move each target one lattice step (same bit) where the pixels could not reach it.
+
+    An LL sample is twice the mean of a 2x2 pixel cell; changing it by ``d`` changes each of
+    those pixels by ``d / 2``. A target that would push a pixel past 0 or 255 is clipped away
+    and reads as the wrong bit, so the nearest lattice point carrying the same bit that keeps
+    the cell in range is taken instead (at most one step, ``scale``, either way).
+    """
+    r = (idx // bcols) * BLOCK + pos // BLOCK
+    c = (idx % bcols) * BLOCK + pos % BLOCK
+    cells = np.stack(
+        [
+            plane[2 * r, 2 * c],
+            plane[2 * r + 1, 2 * c],
+            plane[2 * r, 2 * c + 1],
+            plane[2 * r + 1, 2 * c + 1],
+        ]
+    ).astype(np.float64)
+    sign = np.where(val >= 0.0, 1.0, -1.0)
+    low, high = -2.0 * cells.min(axis=0), 2.0 * (255.0 - cells.max(axis=0))
+    best = new.copy()
+    best_cost = np.full(new.shape, np.inf)
+    for step in (0.0, -scale, scale):
+        candidate = new + step
+        delta = sign * (candidate - np.abs(val))
+        ok = (candidate >= 0.0) & (delta >= low) & (delta <= high)
+        cost = np.where(ok, np.abs(delta), np.inf)
+        better = cost < best_cost
+        best = np.where(better, candidate, best)
+        best_cost = np.where(better, cost, best_cost)
+    return best
 
 
 def block_scores(
@@ -293,6 +348,7 @@ def block_scores(
     channel_order: str = "bgr",
     scale: float = SCALE,
     window: tuple[int, int, int, int] | None = None,
+    channel: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each 4x4 LL block's reading (0 or 1) and its index ``n`` in the reference's raster order.
 
@@ -317,7 +373,7 @@ def block_scores(
     # "bgr": the generator converted RGB to BGR before encoding; OpenCV's RGB2YUV reads it
     # as such without a copy. "rgb": RGB pixels were handed to a BGR encoder.
     code = cv2.COLOR_RGB2YUV if channel_order == "bgr" else cv2.COLOR_BGR2YUV
-    u = cv2.cvtColor(np.ascontiguousarray(region), code)[:, :, 1]
+    u = cv2.cvtColor(np.ascontiguousarray(region), code)[:, :, channel]
     blocks = _blocks(_ll_band(u))
     pos = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
     val = np.abs(blocks[np.arange(blocks.shape[0]), pos])
