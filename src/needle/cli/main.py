@@ -38,6 +38,7 @@ VERBS: dict[str, str] = {
     "classify": "needle.cli.classify",
     "guard": "needle.cli.guard",
     "serve": "needle.cli.serve",
+    "trace": "needle.cli.trace",
 }
 #: group name -> module exposing ``app`` (a Typer group)
 GROUPS: dict[str, str] = {
@@ -48,6 +49,7 @@ GROUPS: dict[str, str] = {
     "audit": "needle.cli.audit",
     "report": "needle.cli.report",
     "ledger": "needle.cli.ledger",
+    "genguard": "needle.cli.genguard",
 }
 
 

@@ -44,6 +44,7 @@ from needle.store.schema import LedgerRow
 
 __all__ = [
     "GENESIS",
+    "AccountActivity",
     "KINDS",
     "Checkpoint",
     "Ledger",
@@ -469,6 +470,24 @@ def _parse_line(line: bytes, where: str) -> LedgerEntry:
         raise LedgerError(f"{where}: not a ledger entry ({exc})") from None
 
 
+@dataclass(frozen=True)
+class AccountActivity:
+    """An account's blocked requests in a window: how many, the first and the last."""
+
+    account: str
+    blocked: int
+    first: datetime
+    last: datetime
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "account": self.account,
+            "blocked": self.blocked,
+            "first": self.first.isoformat(timespec="seconds"),
+            "last": self.last.isoformat(timespec="seconds"),
+        }
+
+
 class Ledger:
     """The ledger in needle's database (SQLite or PostgreSQL)."""
 
@@ -544,6 +563,71 @@ class Ledger:
         return Checkpoint(
             key, int(count), head, moment, signer.sign(Checkpoint.message(key, count, head, moment))
         )
+
+    def blocked_count(self, account: str, since: datetime) -> int:
+        """Blocked requests by ``account`` recorded at or after ``since``."""
+        query = sa.select(sa.func.count(sa.distinct(LedgerRow.request_id))).where(
+            LedgerRow.account == account,
+            LedgerRow.decision == "block",
+            LedgerRow.at >= _utc(since),
+        )
+        with self._session() as session:
+            return int(session.scalar(query) or 0)
+
+    def blocked_accounts(self, since: datetime, at_least: int = 1) -> list[AccountActivity]:
+        """Accounts with at least ``at_least`` blocked requests since ``since``, most first."""
+        requests = sa.func.count(sa.distinct(LedgerRow.request_id))
+        query = (
+            sa.select(LedgerRow.account, requests, sa.func.min(LedgerRow.at), sa.func.max(LedgerRow.at))
+            .where(LedgerRow.decision == "block", LedgerRow.at >= _utc(since))
+            .group_by(LedgerRow.account)
+            .having(requests >= at_least)
+            .order_by(requests.desc(), LedgerRow.account)
+        )
+        with self._session() as session:
+            return [
+                AccountActivity(account, int(count), _utc(first), _utc(last))
+                for account, count, first, last in session.execute(query)
+            ]
+
+    def by_output(self, *, sha256: str | None = None, payload: int | None = None) -> list[LedgerEntry]:
+        """Entries that recorded an output with this SHA-256 or this watermark payload."""
+        if sha256 is None and payload is None:
+            return []
+        condition = (
+            LedgerRow.output_sha256 == sha256 if sha256 is not None else LedgerRow.payload == payload
+        )
+        with self._session() as session:
+            rows = session.scalars(sa.select(LedgerRow).where(condition).order_by(LedgerRow.seq))
+            return [_entry(row) for row in rows]
+
+    def by_seq(self, seqs: Iterable[int]) -> list[LedgerEntry]:
+        """The entries with these sequence numbers, in ``seq`` order."""
+        wanted = sorted(set(seqs))
+        found: list[LedgerEntry] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            with self._session() as session:
+                rows = session.scalars(sa.select(LedgerRow).where(LedgerRow.seq.in_(chunk)))
+                found.extend(_entry(row) for row in rows)
+        return sorted(found, key=lambda e: e.seq)
+
+    def output_hashes(self, after_seq: int = 0, chunk: int = 50_000) -> Iterator[tuple[int, list[str]]]:
+        """``(seq, hashes)`` of every entry with perceptual hashes past ``after_seq``, in order."""
+        last = after_seq
+        while True:
+            query = (
+                sa.select(LedgerRow.seq, LedgerRow.pdq)
+                .where(LedgerRow.seq > last, LedgerRow.kind == "output")
+                .order_by(LedgerRow.seq)
+                .limit(chunk)
+            )
+            with self._session() as session:
+                rows = [(int(seq), list(pdq or [])) for seq, pdq in session.execute(query)]
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield from rows
 
     def export_jsonl(self, out: IO[str]) -> str:
         """Write every entry as a JSON line; returns the head hash."""
