@@ -100,6 +100,13 @@ GET /banks/{name:path} banks.read
 GET /v1/review/items review
 GET /v1/review/items/{file_id} review
 POST /v1/review/items/{file_id}/decision review
+POST /v1/guard/prompt genguard
+POST /v1/guard/input genguard
+POST /v1/guard/output genguard
+POST /v1/stamp genguard
+POST /v1/guard/training-set genguard
+POST /v1/trace genguard
+GET /v1/guard/accounts genguard
 """
 RULES: dict[tuple[str, str], str | None] = {
     (method, path): (None if permission == "public" else permission)

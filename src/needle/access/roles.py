@@ -41,6 +41,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit": frozenset({Role.ADMIN}),
     "users": frozenset({Role.ADMIN}),
     "settings": frozenset({Role.ADMIN}),
+    # the generation guard's sidecar (/v1/guard/*, /v1/stamp, /v1/trace): a generation
+    # service's own calls, and an administrator's look at flagged accounts and traces
+    "genguard": frozenset({Role.ADMIN, Role.API}),
     # /v1/status, the API documentation, one's own account page
     "status": _ALL,
 }

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import typer
 
 from needle.cli._common import DB_OPTION, console
 from needle.store import DEFAULT_DB
 
-__all__ = ["command"]
+if TYPE_CHECKING:  # the web extra loads when the service starts
+    from needle.web.settings import ServeSettings
+
+__all__ = ["command", "run_server"]
 
 
 def command(
@@ -87,9 +91,6 @@ def command(
 
         typer.echo(new_key())
         return
-    import uvicorn
-
-    from needle.web.app import create_app
     from needle.web.settings import ServeSettings
 
     settings = ServeSettings(
@@ -111,8 +112,18 @@ def command(
         from needle.store.quarantine import load_key
 
         load_key(quarantine_key_file)  # a missing or bad key stops here, with its message
+    run_server(settings, host=host, port=port)
+
+
+def run_server(settings: ServeSettings, *, host: str, port: int, name: str = "serve") -> None:
+    """Run the app of ``settings`` under uvicorn until Ctrl-C or SIGTERM (graceful: requests
+    in flight finish); ``needle genguard serve`` starts the same app this way."""
+    import uvicorn
+
+    from needle.web.app import create_app
+
     console.print(
-        f"needle serve: http://{host}:{port} (database {settings.db_url}, "
+        f"needle {name}: http://{host}:{port} (database {settings.db_url}, "
         f"{settings.workers} worker process(es); API documentation at /docs)"
     )
     uvicorn.run(
@@ -122,5 +133,5 @@ def command(
         log_level="info",
         access_log=False,
         timeout_graceful_shutdown=30,
-        proxy_headers=https,
+        proxy_headers=settings.https,
     )

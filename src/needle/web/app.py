@@ -21,7 +21,7 @@ from needle.errors import AccessError, BankError, MediaError, NeedleError, Store
 from needle.web.auth import Forbidden, NotSignedIn
 from needle.web.pages import STATIC, render_error
 from needle.web.security import SecurityHeaders
-from needle.web.service import FetchRefused, Overloaded, Service
+from needle.web.service import FetchRefused, GuardNotConfigured, Overloaded, Service
 from needle.web.settings import ServeSettings
 
 __all__ = ["API_PREFIXES", "create_app", "is_api_path"]
@@ -39,7 +39,7 @@ def _status_of(exc: NeedleError) -> int:
         return 401
     if isinstance(exc, Forbidden | FetchRefused):
         return 403
-    if isinstance(exc, Overloaded):
+    if isinstance(exc, Overloaded | GuardNotConfigured):
         return 503
     if isinstance(exc, MediaError):
         return 422
@@ -48,9 +48,9 @@ def _status_of(exc: NeedleError) -> int:
     return 400
 
 
-def _answer(request: Request, status: int, message: str) -> Response:
+def _answer(request: Request, status: int, message: str, *, retry: bool = True) -> Response:
     if is_api_path(request.url.path):
-        headers = {"Retry-After": "1"} if status == 503 else None
+        headers = {"Retry-After": "1"} if status == 503 and retry else None
         return JSONResponse({"message": message}, status_code=status, headers=headers)
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -90,7 +90,9 @@ def create_app(settings: ServeSettings | None = None, *, service: Service | None
 
     @app.exception_handler(NeedleError)
     async def needle_error(request: Request, exc: NeedleError) -> Response:
-        return _answer(request, _status_of(exc), str(exc))
+        # a guard that is not configured stays so until an operator acts: no Retry-After
+        retry = not isinstance(exc, GuardNotConfigured)
+        return _answer(request, _status_of(exc), str(exc), retry=retry)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -107,9 +109,11 @@ def create_app(settings: ServeSettings | None = None, *, service: Service | None
         )
         return _answer(request, 422, f"invalid request: {problems}")
 
-    from needle.web import admin, api, hma, pages, reports, review_api, ui
+    from needle.web import admin, api, genguard, hma, pages, reports, review_api, ui
 
-    for module in (pages, api, hma, review_api, ui, admin, reports):
+    # the generation guard's routes are always there (answering 503 while no ledger key is
+    # configured): the API documentation and the authorisation matrix see one route table
+    for module in (pages, api, hma, review_api, ui, admin, reports, genguard):
         app.include_router(module.router)
     _mount_swagger(app)  # before /static, which would otherwise answer for it
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

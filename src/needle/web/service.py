@@ -1,16 +1,21 @@
 """What every request of ``needle serve`` shares: the database, the bank index, the worker
-processes, accounts and the audit log.
+processes, accounts, the audit log, and the generation guard when it is configured.
 
 The bank index is built once at start and rebuilt in a background thread when banks change
 (here, or in another process: ``Store.bank_generation`` is polled), then swapped in whole, so a
 lookup always sees one consistent index and never waits for a rebuild. CPU work on uploads
 (decoding, hashing, models) runs in worker processes (``needle.pipeline.onefile``); matching
 runs in a thread. The event loop only moves bytes.
+
+The generation guard (``needle.genguard``, the ``/v1/guard/*`` routes) is built on first use
+from the settings (policy, ledger key, C2PA credentials), with the ledger in this service's
+database; each use gets it with the bank index current at that moment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
 import os
 import threading
@@ -18,14 +23,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Request
 
 from needle.access import Accounts, Principal, RateLimiter
 from needle.audit import AuditLog
-from needle.errors import NeedleError
+from needle.errors import ConfigError, NeedleError
 from needle.jsonvalue import JSONObject
 from needle.match import Match, Matcher
 from needle.pipeline.onefile import OneFilePool
@@ -37,10 +43,14 @@ from needle.store import FileRecord, ScanRecord, Store
 from needle.store.quarantine import Quarantine, load_key
 from needle.web.settings import ServeSettings
 
+if TYPE_CHECKING:  # the generation guard's modules load when it is first used
+    from needle.genguard.guard import GenerationGuard
+
 T = TypeVar("T")
 
 __all__ = [
     "FetchRefused",
+    "GuardNotConfigured",
     "IndexStatus",
     "Overloaded",
     "Service",
@@ -56,6 +66,11 @@ class FetchRefused(NeedleError):
 
 class Overloaded(NeedleError):
     """Too many uploads being examined at once (answered 503 with Retry-After)."""
+
+
+class GuardNotConfigured(NeedleError):
+    """The generation guard is off (no ledger key) or its settings cannot be read: answered
+    503, without Retry-After (asking again will not help until an operator acts)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,8 @@ class Service:
         self._pending = 0
         self._tokens: dict[str, tuple[float, Principal | None]] = {}
         self._tokens_lock = threading.Lock()
+        self._guard: GenerationGuard | None = None
+        self._guard_lock = threading.Lock()
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -185,15 +202,19 @@ class Service:
 
     # -- examining uploads ---------------------------------------------------------------------
 
-    async def _run(self, data: bytes, name: str, options: ScanOptions) -> FileRecord:
-        pool = self._workers()
+    async def offload(self, work: Callable[..., T], *args: object) -> T:
+        """``work(*args)`` in a thread, counted with the uploads being examined: past
+        ``max_pending_scans`` at once, ``Overloaded`` (503) rather than an ever longer queue."""
         if self._pending >= self.settings.max_pending_scans:
             raise Overloaded(f"{self._pending} uploads are being examined: try again shortly")
         self._pending += 1
         try:
-            return await asyncio.to_thread(pool.run, data, name, options)
+            return await asyncio.to_thread(work, *args)
         finally:
             self._pending -= 1
+
+    async def _run(self, data: bytes, name: str, options: ScanOptions) -> FileRecord:
+        return await self.offload(self._workers().run, data, name, options)
 
     async def examine(
         self,
@@ -218,6 +239,55 @@ class Service:
     async def signals_of(self, data: bytes, name: str) -> dict[str, Signal]:
         record = await self._run(data, name, ScanOptions(limits=self.settings.limits))
         return dict(record.signals)
+
+    # -- the generation guard ------------------------------------------------------------------
+
+    def generation_guard(self) -> GenerationGuard:
+        """The guard, built on first use; with the current bank index (a shallow copy when
+        the index was rebuilt since: a request in flight keeps the one it started with).
+
+        Blocking (it may read the policy and key files): call it from a thread.
+        ``GuardNotConfigured`` when no ledger key is set or a setting cannot be read.
+        """
+        with self._guard_lock:
+            guard = self._guard or self._build_guard()
+            if guard.matcher is not self._matcher:
+                guard = copy.copy(guard)
+                guard.matcher = self._matcher
+            self._guard = guard
+            return guard
+
+    def _build_guard(self) -> GenerationGuard:
+        from needle.genguard.guard import GenerationGuard
+        from needle.genguard.keys import KEY_FILE_ENV, load_signer
+        from needle.genguard.ledger import Ledger
+        from needle.genguard.policy import load_generation_policy
+
+        settings = self.settings
+        key_file = settings.ledger_key_file or os.environ.get(KEY_FILE_ENV)
+        if not key_file:
+            raise GuardNotConfigured(
+                "the generation guard is off: start with needle genguard serve --key FILE, or "
+                f"set ${KEY_FILE_ENV} (make a key with: needle ledger keygen FILE)"
+            )
+        try:
+            if bool(settings.c2pa_cert) != bool(settings.c2pa_key):
+                raise ConfigError("C2PA signing needs both --c2pa-cert and --c2pa-key")
+            manifest_signer = None
+            if settings.c2pa_cert and settings.c2pa_key:
+                from needle.genguard.manifest import ManifestSigner
+
+                manifest_signer = ManifestSigner(Path(settings.c2pa_cert), Path(settings.c2pa_key))
+            return GenerationGuard(
+                policy=load_generation_policy(settings.genguard_policy),
+                ledger=Ledger(self.store.engine),
+                signer=load_signer(key_file),
+                matcher=self._matcher,
+                manifest_signer=manifest_signer,
+                limits=settings.limits,
+            )
+        except ConfigError as exc:
+            raise GuardNotConfigured(f"the generation guard cannot start: {exc}") from None
 
     # -- machine clients' tokens -----------------------------------------------------------------
 

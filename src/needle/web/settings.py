@@ -51,3 +51,14 @@ class ServeSettings:
     #: a TOML file with the ``[ncmec]`` (CyberTipline) and ``[vics]`` tables the reports
     #: pages use (``docs/reports.md``); None: previews with defaults, sending off
     report_config: str | None = None
+    #: the generation guard (``/v1/guard/*``, ``/v1/stamp``, ``/v1/trace``;
+    #: ``docs/genguard.md``): a TOML file with its ``[genguard]`` policy; None: the defaults
+    genguard_policy: str | None = None
+    #: the ledger's Ed25519 private key (``needle ledger keygen``); None: the file named by
+    #: ``$NEEDLE_LEDGER_KEY_FILE``. Neither: the generation guard is off, and its routes answer
+    #: 503 saying how to turn it on
+    ledger_key_file: str | None = None
+    #: C2PA credentials for stamped outputs: the certificate chain (PEM, end-entity first) and
+    #: its ES256 (P-256) private key (PKCS#8 PEM); both or neither. Neither: no manifest
+    c2pa_cert: str | None = None
+    c2pa_key: str | None = None
