@@ -173,3 +173,34 @@ def test_needle_trace_prints_the_entry_and_its_evidence(recorded, tmp_path: Path
     lines = [json.loads(line) for line in out.splitlines()]
     assert lines[0]["hits"][0]["account"] == "acct-4" and lines[0]["hits"][0]["prompt"] is None
     assert lines[1]["hits"] == []
+
+
+def test_a_stamped_output_carries_a_trusted_c2pa_ai_claim_and_is_still_traced(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("c2pa", reason="C2PA needs the provenance extra (c2pa-python)")
+    from genguard.test_manifest import make_test_certificates
+    from needle.genguard.manifest import ManifestSigner, read_record_id
+    from needle.provenance import ProvenanceOptions, examine
+
+    chain, key, anchor = make_test_certificates(tmp_path)
+    with Store(f"sqlite:///{tmp_path / 'c2pa.db'}") as store:
+        ledger = Ledger(store.engine)
+        guard = GenerationGuard(
+            ledger=ledger, signer=Signer.generate(), manifest_signer=ManifestSigner(chain, key)
+        )
+        (stamped,) = GuardedPipeline(generator, guard)("study 21", account="c").outputs
+        result = examine(
+            stamped.data,
+            filename="generated.png",
+            options=ProvenanceOptions(c2pa_trust_anchors=anchor.read_text()),
+        )
+        assert result.ai_generated == "claimed" and result.c2pa is not None
+        assert result.c2pa.state == "trusted"
+        (entry,) = [e for e in ledger.entries() if e.record.kind == "output"]
+        assert entry.record.output_sha256 == stamped.sha256  # of the signed bytes
+        assert read_record_id(stamped.data, "PNG") == (
+            f"{entry.record.request_id}:{stamped.payload:012x}"
+        )
+        (hit,) = trace_image(stamped.data, ledger, TraceIndex.build(ledger)).hits
+        assert hit.methods[:2] == ("sha256", "watermark")

@@ -107,6 +107,7 @@ POST /v1/stamp genguard
 POST /v1/guard/training-set genguard
 POST /v1/trace genguard
 GET /v1/guard/accounts genguard
+GET /generation/accounts genguard.accounts
 """
 RULES: dict[tuple[str, str], str | None] = {
     (method, path): (None if permission == "public" else permission)

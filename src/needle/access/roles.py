@@ -44,6 +44,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # the generation guard's sidecar (/v1/guard/*, /v1/stamp, /v1/trace): a generation
     # service's own calls, and an administrator's look at flagged accounts and traces
     "genguard": frozenset({Role.ADMIN, Role.API}),
+    # the page of generation-service accounts flagged for repeated blocked requests
+    "genguard.accounts": frozenset({Role.ADMIN, Role.ANALYST, Role.REVIEWER}),
     # /v1/status, the API documentation, one's own account page
     "status": _ALL,
 }

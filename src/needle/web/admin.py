@@ -223,3 +223,15 @@ async def save_settings(
         greyscale=str(blur.greyscale),
     )
     return RedirectResponse("/admin/settings", status_code=303)
+
+
+@router.get("/generation/accounts", response_class=HTMLResponse, include_in_schema=False)
+async def flagged_accounts(
+    request: Request,
+    hours: Annotated[float | None, Query(gt=0, le=24 * 365)] = None,
+    who: Principal = allow("genguard.accounts"),
+    service: Service = Depends(get_service),
+) -> Response:
+    """Accounts of a generation service with repeated blocked requests (``needle.genguard``)."""
+    flagged = await asyncio.to_thread(service.flagged_accounts, hours)
+    return render(request, "generation_accounts.html", who, flagged=flagged)

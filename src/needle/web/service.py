@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
@@ -45,11 +45,13 @@ from needle.web.settings import ServeSettings
 
 if TYPE_CHECKING:  # the generation guard's modules load when it is first used
     from needle.genguard.guard import GenerationGuard
+    from needle.genguard.ledger import AccountActivity
 
 T = TypeVar("T")
 
 __all__ = [
     "FetchRefused",
+    "FlaggedAccounts",
     "GuardNotConfigured",
     "IndexStatus",
     "Overloaded",
@@ -66,6 +68,15 @@ class FetchRefused(NeedleError):
 
 class Overloaded(NeedleError):
     """Too many uploads being examined at once (answered 503 with Retry-After)."""
+
+
+@dataclass(frozen=True)
+class FlaggedAccounts:
+    """What the flagged-accounts page shows: the accounts, the window and the bar."""
+
+    accounts: tuple[AccountActivity, ...]
+    hours: float
+    at_least: int
 
 
 class GuardNotConfigured(NeedleError):
@@ -288,6 +299,18 @@ class Service:
             )
         except ConfigError as exc:
             raise GuardNotConfigured(f"the generation guard cannot start: {exc}") from None
+
+    def flagged_accounts(self, hours: float | None = None) -> FlaggedAccounts:
+        """Accounts with at least the policy's ``flag_after`` blocked generation requests in
+        the last ``hours`` (default: the policy's window). Needs no ledger key: it only reads."""
+        from needle.genguard.ledger import Ledger
+        from needle.genguard.policy import load_generation_policy
+
+        policy = load_generation_policy(self.settings.genguard_policy)
+        window = hours or policy.flag_window_hours
+        since = datetime.now(UTC) - timedelta(hours=window)
+        found = Ledger(self.store.engine).blocked_accounts(since, policy.flag_after)
+        return FlaggedAccounts(tuple(found), window, policy.flag_after)
 
     # -- machine clients' tokens -----------------------------------------------------------------
 
