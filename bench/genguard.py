@@ -1,6 +1,6 @@
 """The generation guard's cost per generation, and trace-back on a ledger of a million entries.
 
-Inputs: the JPEG wallpapers of Debian's packages exactly as installed (``apt-get install
+Inputs: the wallpapers (JPEG, PNG, WebP) of Debian's packages exactly as installed (``apt-get install
 mate-backgrounds``); each is centre-cropped and resized to 1024x1024, standing for a
 generator's output (the guard sees pixels handed over in memory, as a pipeline returns them).
 
@@ -270,6 +270,25 @@ def trace_part(photos: list[Path], unrelated: list[Path], tmp: Path, entries: in
     return lines
 
 
+def distinct_pictures(photos: list[Path], wanted: int) -> list[Path]:
+    """Photos whose 1024x1024 outputs are different pictures: the packages ship some
+    pictures at several sizes, which would trace to each other (rightly)."""
+    from needle.match.pdq import hamming_distances
+    from needle.signals.pdq import pdq_hash_pixels
+
+    kept: list[Path] = []
+    hashes: list[str] = []
+    for path in photos:
+        value = pdq_hash_pixels(output_of(path), dihedral=False).value
+        if hashes and int(hamming_distances([value], hashes).min()) <= 2 * 31:
+            continue
+        kept.append(path)
+        hashes.append(value)
+        if len(kept) == wanted:
+            break
+    return kept
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
@@ -277,12 +296,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unrelated", type=int, default=10)
     parser.add_argument("--no-write", action="store_true", help=f"do not update {DOC.name}")
     args = parser.parse_args(argv)
-    photos = real_photos()
+    photos = real_photos((".jpg", ".jpeg", ".png", ".webp"))
     if len(photos) < args.outputs + args.unrelated:
         print("not enough wallpapers installed: apt-get install mate-backgrounds")
         return 1
-    step = len(photos) // (args.outputs + args.unrelated)
-    chosen = photos[:: max(1, step)][: args.outputs + args.unrelated]
+    chosen = distinct_pictures(photos, args.outputs + args.unrelated)
+    if len(chosen) < args.outputs + args.unrelated:
+        print(f"only {len(chosen)} distinct pictures installed")
+        return 1
     outputs, unrelated = chosen[: args.outputs], chosen[args.outputs :]
     load = uptime()
     with tempfile.TemporaryDirectory() as tmp:
@@ -293,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
             SECTION,
             "",
             f"Command: `.venv/bin/python bench/genguard.py --entries {args.entries}` "
-            f"({len(outputs)} JPEG wallpapers as installed, centre-cropped to 1024x1024 as "
+            f"({len(outputs)} wallpapers (JPEG, PNG, WebP) as installed, distinct pictures, centre-cropped to 1024x1024 as "
             f"generator outputs; {len(unrelated)} others as unrelated images; load before: "
             f"`{load}`).",
             "",

@@ -146,7 +146,8 @@ def render(m: Measured) -> str:
         f"{THRESHOLD}: {pairs}.",
         "",
         "So the whole-image hash alone does not trace a cropped or bordered copy: trace-back "
-        "needs hashes of regions that a crop keeps (work in progress, issue 17).",
+        'needs hashes of regions that a crop keeps: see "Trace-back: window hashes under '
+        'edits".',
         "",
     ]
     return "\n".join(lines)

@@ -44,8 +44,8 @@ from needle.store.schema import LedgerRow
 
 __all__ = [
     "GENESIS",
-    "AccountActivity",
     "KINDS",
+    "AccountActivity",
     "Checkpoint",
     "Ledger",
     "LedgerBreak",
