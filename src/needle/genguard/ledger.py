@@ -578,7 +578,9 @@ class Ledger:
         """Accounts with at least ``at_least`` blocked requests since ``since``, most first."""
         requests = sa.func.count(sa.distinct(LedgerRow.request_id))
         query = (
-            sa.select(LedgerRow.account, requests, sa.func.min(LedgerRow.at), sa.func.max(LedgerRow.at))
+            sa.select(
+                LedgerRow.account, requests, sa.func.min(LedgerRow.at), sa.func.max(LedgerRow.at)
+            )
             .where(LedgerRow.decision == "block", LedgerRow.at >= _utc(since))
             .group_by(LedgerRow.account)
             .having(requests >= at_least)
@@ -590,12 +592,16 @@ class Ledger:
                 for account, count, first, last in session.execute(query)
             ]
 
-    def by_output(self, *, sha256: str | None = None, payload: int | None = None) -> list[LedgerEntry]:
+    def by_output(
+        self, *, sha256: str | None = None, payload: int | None = None
+    ) -> list[LedgerEntry]:
         """Entries that recorded an output with this SHA-256 or this watermark payload."""
         if sha256 is None and payload is None:
             return []
         condition = (
-            LedgerRow.output_sha256 == sha256 if sha256 is not None else LedgerRow.payload == payload
+            LedgerRow.output_sha256 == sha256
+            if sha256 is not None
+            else LedgerRow.payload == payload
         )
         with self._session() as session:
             rows = session.scalars(sa.select(LedgerRow).where(condition).order_by(LedgerRow.seq))
@@ -612,7 +618,9 @@ class Ledger:
                 found.extend(_entry(row) for row in rows)
         return sorted(found, key=lambda e: e.seq)
 
-    def output_hashes(self, after_seq: int = 0, chunk: int = 50_000) -> Iterator[tuple[int, list[str]]]:
+    def output_hashes(
+        self, after_seq: int = 0, chunk: int = 50_000
+    ) -> Iterator[tuple[int, list[str]]]:
         """``(seq, hashes)`` of every entry with perceptual hashes past ``after_seq``, in order."""
         last = after_seq
         while True:
