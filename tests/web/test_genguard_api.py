@@ -313,3 +313,34 @@ def test_without_a_ledger_key_the_routes_say_how_to_start(
         running.stop()
     assert answer.status_code == 503 and "Retry-After" not in answer.headers
     assert "--key" in answer.json()["message"] and KEY_FILE_ENV in answer.json()["message"]
+
+
+def test_the_sidecar_runs_the_configured_classifiers(web_settings: ServeSettings) -> None:
+    """``--classifier`` names load once when the guard starts; an unknown one says so."""
+    pytest.importorskip("onnxruntime", reason="needs the classify extra")
+    pytest.importorskip("dlib", reason="needs the classify extra")
+    wrong = replace(web_settings, genguard_classifiers=("no-such-model",))
+    with TestClient(create_app(wrong)) as client:
+        headers = bearer(client)
+        answer = client.post(
+            "/v1/guard/prompt", json={"account": "a", "prompt": "a cat"}, headers=headers
+        )
+        assert answer.status_code == 503 and "no-such-model" in answer.json()["message"]
+    models = replace(web_settings, genguard_classifiers=("nudenet", "age"))
+    with TestClient(create_app(models)) as client:
+        headers = bearer(client)
+        answer = client.post(
+            "/v1/guard/output",
+            files={"image": ("out.png", output_png(), "image/png")},
+            data={"account": "a", "request_id": "r-1", "stamp": "false"},
+            headers=headers,
+        )
+        assert answer.status_code == 200, answer.text
+        checked = answer.json()["images"][0]
+        assert "nudenet 320n" in checked["classified_by"] and checked["decision"] == "allow"
+
+
+def bearer(client: TestClient) -> dict[str, str]:
+    service: Service = client.app.state.service  # type: ignore[attr-defined]
+    name = f"sidecar-{len(service.accounts.tokens())}"
+    return {"Authorization": f"Bearer {service.accounts.create_token(name, 'api')}"}

@@ -84,6 +84,16 @@ def serve(
     https: bool = typer.Option(
         False, "--https", help="The service is reached over HTTPS (behind a proxy)."
     ),
+    classifier: list[str] = typer.Option(
+        [],
+        "--classifier",
+        metavar="NAME",
+        help=(
+            "Classifier to run on uploaded inputs and outputs (repeatable; nudenet and age "
+            "give explicit x apparent-minor; needs the classify extra). Without: bank matches "
+            "and the assessment's rules only."
+        ),
+    ),
 ) -> None:
     """Serve the generation guard over HTTP (and everything `needle serve` serves).
 
@@ -113,6 +123,10 @@ def serve(
 
     load_generation_policy(policy)  # a broken policy or key stops here, with its message
     load_signer(key)
+    if classifier:  # an unknown name or a missing extra stops here (models load at start)
+        from needle.classify import load_classifiers
+
+        load_classifiers(list(classifier))
     if (c2pa_cert is None) != (c2pa_key is None):
         raise ConfigError("C2PA signing needs both --c2pa-cert and --c2pa-key")
     settings = ServeSettings(
@@ -123,6 +137,7 @@ def serve(
         c2pa_key=str(c2pa_key) if c2pa_key else None,
         scan_roots=tuple(os.path.realpath(root) for root in scan_root),
         https=https,
+        genguard_classifiers=tuple(classifier),
     )
     if workers:
         settings = replace(settings, workers=workers)

@@ -95,10 +95,13 @@ class ImageCheck:
     pdq: str | None = None
     matches: tuple[Match, ...] = ()
     error: str | None = None
+    #: the models that looked at it (``nudenet 320n``, ``age-v1``), unavailable ones included
+    classified_by: tuple[str, ...] = ()
 
     def to_dict(self) -> JSONObject:
         return {
             "name": self.name,
+            "classified_by": list(self.classified_by),
             "decision": self.decision,
             "priority": self.priority.label,
             "reasons": list(self.reasons),
@@ -309,6 +312,7 @@ class GenerationGuard:
             sha256=sha.value if sha else None,
             pdq=pdq.value if pdq else None,
             matches=tuple(matches),
+            classified_by=tuple(c.source for c in classifications),
         )
 
     # -- the ledger ----------------------------------------------------------------------

@@ -31,7 +31,7 @@ from fastapi import Request
 
 from needle.access import Accounts, Principal, RateLimiter
 from needle.audit import AuditLog
-from needle.errors import ConfigError, NeedleError
+from needle.errors import ConfigError, NeedleError, OptionalDependencyError, PluginError
 from needle.jsonvalue import JSONObject
 from needle.match import Match, Matcher
 from needle.pipeline.onefile import OneFilePool
@@ -289,15 +289,21 @@ class Service:
                 from needle.genguard.manifest import ManifestSigner
 
                 manifest_signer = ManifestSigner(Path(settings.c2pa_cert), Path(settings.c2pa_key))
+            classifiers = []
+            if settings.genguard_classifiers:
+                from needle.classify import load_classifiers
+
+                classifiers = load_classifiers(list(settings.genguard_classifiers), load=True)
             return GenerationGuard(
                 policy=load_generation_policy(settings.genguard_policy),
+                classifiers=classifiers,
                 ledger=Ledger(self.store.engine),
                 signer=load_signer(key_file),
                 matcher=self._matcher,
                 manifest_signer=manifest_signer,
                 limits=settings.limits,
             )
-        except ConfigError as exc:
+        except (ConfigError, OptionalDependencyError, PluginError) as exc:
             raise GuardNotConfigured(f"the generation guard cannot start: {exc}") from None
 
     def flagged_accounts(self, hours: float | None = None) -> FlaggedAccounts:

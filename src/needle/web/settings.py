@@ -62,3 +62,7 @@ class ServeSettings:
     #: its ES256 (P-256) private key (PKCS#8 PEM); both or neither. Neither: no manifest
     c2pa_cert: str | None = None
     c2pa_key: str | None = None
+    #: classifiers the generation guard runs on uploaded inputs and outputs (plugin names, as
+    #: ``needle classify --classifier``, e.g. ``nudenet`` and ``age``); empty: bank matches and
+    #: the assessment's rules only. Loaded once, when the guard starts
+    genguard_classifiers: tuple[str, ...] = ()
