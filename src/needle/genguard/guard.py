@@ -43,7 +43,7 @@ from needle.errors import ConfigError, MediaError
 from needle.genguard.keys import Signer
 from needle.genguard.ledger import Ledger, LedgerEntry, LedgerRecord, text_digest
 from needle.genguard.policy import DEFAULT_GENERATION_POLICY, GenerationPolicy
-from needle.genguard.stamp import Stamped, stamp_image
+from needle.genguard.stamp import STAMP_FORMATS, Stamped, full_pixels, stamp_image
 from needle.genguard.training import TrainingSetReport, scan_training_set
 from needle.jsonvalue import JSONObject, JSONValue
 from needle.match import Match, Matcher
@@ -258,10 +258,18 @@ class GenerationGuard:
         return replace(made, training=report)
 
     def stamp(
-        self, image: Image.Image, request: GenerationRequest, *, fmt: str = "PNG"
+        self, image: Image.Image | bytes, request: GenerationRequest, *, fmt: str | None = None
     ) -> tuple[Stamped, LedgerEntry | None]:
-        """Watermark, encode, sign (C2PA, when configured) and record an allowed output."""
-        stamped = stamp_image(image, fmt=fmt)
+        """Watermark, encode, sign (C2PA, when configured) and record an allowed output.
+
+        ``image`` as bytes (an upload) is decoded at full resolution within ``limits``;
+        ``fmt`` None keeps an upload's format when a stamp can be written in it, else PNG.
+        """
+        source = "PNG"
+        if not isinstance(image, Image.Image):
+            image, source = full_pixels(bytes(image), self.limits)
+        chosen = fmt or (source if source in STAMP_FORMATS else "PNG")
+        stamped = stamp_image(image, fmt=chosen)
         if self.manifest_signer is not None:
             from needle.genguard.manifest import sign_manifest
 

@@ -25,21 +25,25 @@ import hashlib
 import io
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from needle._optional import import_optional
-from needle.errors import ConfigError
+from needle.errors import ConfigError, MediaError
 from needle.genguard.windows import stored_hashes
+from needle.media import DEFAULT_LIMITS, Limits, decode_image
 from needle.provenance import watermark
 
 __all__ = [
     "PARITY_BYTES",
     "PAYLOAD_BITS",
+    "STAMP_FORMATS",
     "Stamped",
     "WatermarkPayload",
     "embed_payload",
+    "full_pixels",
     "new_payload",
     "read_payload",
     "stamp_image",
@@ -72,14 +76,14 @@ def new_payload() -> int:
     return secrets.randbits(PAYLOAD_BITS)
 
 
-def _codec() -> object:
-    return import_optional("reedsolo", "genguard").RSCodec(PARITY_BYTES)
+def _reedsolo() -> Any:
+    return import_optional("reedsolo", "genguard")
 
 
 def _bits(payload: int) -> list[int]:
     if not 0 <= payload < 1 << PAYLOAD_BITS:
         raise ConfigError(f"a watermark payload is a {PAYLOAD_BITS}-bit number: {payload}")
-    word = bytes(_codec().encode(payload.to_bytes(_PAYLOAD_BYTES, "big")))  # type: ignore[attr-defined]
+    word = bytes(_reedsolo().RSCodec(PARITY_BYTES).encode(payload.to_bytes(_PAYLOAD_BYTES, "big")))
     word = bytes(a ^ b for a, b in zip(word, _WHITEN, strict=True))
     return [(byte >> (7 - i)) & 1 for byte in word for i in range(8)]
 
@@ -122,7 +126,7 @@ def read_payload(image: Image.Image) -> WatermarkPayload | None:
         return None
     bits = watermark.decode_bits(scores, _MESSAGE_BITS, index)
     word = bytes(a ^ b for a, b in zip(np.packbits(bits).tolist(), _WHITEN, strict=True))
-    reedsolo = import_optional("reedsolo", "genguard")
+    reedsolo = _reedsolo()
     try:
         data, _, errata = reedsolo.RSCodec(PARITY_BYTES).decode(word)
     except reedsolo.ReedSolomonError:
@@ -144,6 +148,19 @@ class Stamped:
     height: int
 
 
+#: formats a stamped output is written in; another upload format is stamped as PNG
+STAMP_FORMATS = ("PNG", "JPEG", "WEBP")
+
+
+def full_pixels(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[Image.Image, str]:
+    """Decode ``data`` at full resolution within ``limits`` (the mark lives on the 8-pixel
+    grid, so neither stamping nor reading it may work on a reduced copy): RGB and format."""
+    decoded = decode_image(data, limits=limits, draft_size=None)
+    if decoded.scale != 1:  # pragma: no cover - nothing reduces without a draft size
+        raise MediaError("the image was reduced while decoding; full resolution is needed")
+    return decoded.image, decoded.format
+
+
 def stamp_image(
     image: Image.Image, payload: int | None = None, *, fmt: str = "PNG", quality: int = 95
 ) -> Stamped:
@@ -152,7 +169,7 @@ def stamp_image(
     The hashes are taken from the stamped pixels as encoded, so they describe exactly what
     the service hands out.
     """
-    if fmt not in ("PNG", "JPEG", "WEBP"):
+    if fmt not in STAMP_FORMATS:
         raise ConfigError(f"stamped outputs are PNG, JPEG or WEBP, not {fmt!r}")
     payload = new_payload() if payload is None else payload
     marked = embed_payload(image, payload)

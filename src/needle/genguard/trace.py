@@ -24,19 +24,18 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from needle.errors import MediaError
 from needle.genguard.ledger import Ledger, LedgerEntry
-from needle.genguard.stamp import WatermarkPayload, read_payload
+from needle.genguard.stamp import WatermarkPayload, full_pixels, read_payload
 from needle.genguard.windows import WINDOW_DISTANCE, query_hashes
 from needle.jsonvalue import JSONObject
 from needle.match.pdq import PDQHits, PDQIndex, pdq_array
-from needle.media import DEFAULT_LIMITS, Limits, decode_image
+from needle.media import DEFAULT_LIMITS, Limits
 from needle.signals.pdq import PDQ_MATCH_DISTANCE, pdq_hash_pixels
 from needle.store import normalise_url
 
@@ -83,12 +82,21 @@ class TraceIndex:
     def build(cls, ledger: Ledger, cache: str | Path | None = None) -> TraceIndex:
         """The index of ``ledger``: from ``cache`` when it still describes this ledger's start,
         plus the entries appended since; the cache is rewritten when anything was added."""
-        index = _load_cache(ledger, Path(cache)) if cache else None
-        index = index or cls.empty()
-        added = index.extend(ledger.output_hashes(after_seq=index.last_seq))
-        if added and cache:
+        cached = _load_cache(ledger, Path(cache)) if cache else None
+        index = (cached or cls.empty()).updated(ledger)
+        if cache and index is not cached:
             index.save(Path(cache), ledger)
         return index
+
+    def updated(self, ledger: Ledger) -> TraceIndex:
+        """This index with the entries appended to ``ledger`` since ``last_seq``: a new index
+        when there are any (the arrays of one in use are never written to), else this one."""
+        rows = list(ledger.output_hashes(after_seq=self.last_seq))
+        if not rows:
+            return self
+        fresh = replace(self, _searchers={})
+        fresh.extend(rows)
+        return fresh
 
     def extend(self, rows: Iterable[tuple[int, list[str]]]) -> int:
         """Add ``(seq, hashes)`` rows (whole-image PDQ first); returns how many were added."""
@@ -225,7 +233,7 @@ def trace_image(
         entries[entry.seq] = entry
         found.setdefault(entry.seq, {})["sha256"] = "SHA-256 identical to the recorded output"
     try:
-        image = _pixels(data, limits)
+        image, _ = full_pixels(data, limits)
     except MediaError as exc:
         return _result(sha256, found, entries, ledger, error=str(exc))
     payload = read_payload(image)
@@ -267,14 +275,6 @@ def _window_hits(hits: PDQHits, index: TraceIndex, found: dict[int, dict[str, st
             f"{windows} sub-region window(s) within {hits.threshold} of the recorded output's "
             f"(nearest {nearest})"
         )
-
-
-def _pixels(data: bytes, limits: Limits) -> Image.Image:
-    """Full-resolution RGB pixels (the watermark is read on the 8-pixel grid)."""
-    decoded = decode_image(data, limits=limits, draft_size=None)
-    if decoded.scale != 1:
-        raise MediaError("the image was reduced while decoding; trace needs full resolution")
-    return decoded.image
 
 
 def _result(

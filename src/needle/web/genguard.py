@@ -38,6 +38,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated, TypeVar, cast
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -47,20 +48,19 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from needle.access import Principal
-from needle.errors import MediaError
 from needle.genguard.guard import GenerationGuard, GenerationRequest, GuardDecision
 from needle.genguard.ledger import Ledger, LedgerEntry
 from needle.genguard.stamp import Stamped
 from needle.genguard.trace import TraceIndex, TraceResult, trace_image
 from needle.jsonvalue import JSONObject
-from needle.media import Limits, decode_image
+from needle.media import Limits
 from needle.pipeline.worker import ScanOptions
 from needle.web.api import _declared_length, _field, _json, _media_limit, _read_json, _read_upload
 from needle.web.auth import allow
 from needle.web.jobs import BadRequest, check_paths
 from needle.web.service import GuardNotConfigured, Service, audit, get_service
 
-__all__ = ["MAX_INPUT_IMAGES", "MAX_JSON_BYTES", "STAMP_FORMATS", "router"]
+__all__ = ["FORMAT_NAMES", "MAX_INPUT_IMAGES", "MAX_JSON_BYTES", "router"]
 
 router = APIRouter(prefix="/v1", tags=["generation guard"])
 
@@ -71,7 +71,7 @@ MAX_JSON_BYTES = 1024 * 1024
 #: (``needle.genguard.adapter.INPUT_ARGUMENTS``), a few of each
 MAX_INPUT_IMAGES = 16
 #: the formats an output is stamped into (``format`` field) -> PIL's name
-STAMP_FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
+FORMAT_NAMES = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
 _MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 #: ``X-Needle-Decision`` of ``/v1/stamp``: nothing was checked (the ledger records ``allow``)
 UNCHECKED = "unchecked"
@@ -194,10 +194,10 @@ def _format(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        return STAMP_FORMATS[value.lower()]
+        return FORMAT_NAMES[value.lower()]
     except KeyError:
         raise BadRequest(
-            f"format is one of {', '.join(STAMP_FORMATS)}, not {value[:20]!r}"
+            f"format is one of {', '.join(FORMAT_NAMES)}, not {value[:20]!r}"
         ) from None
 
 
@@ -217,25 +217,13 @@ def _ledger(guard: GenerationGuard) -> Ledger:
 Stamping = tuple[Stamped, LedgerEntry | None]
 
 
-def _stamp(
-    guard: GenerationGuard, data: bytes, request: GenerationRequest, fmt: str | None
-) -> Stamping:
-    """Decode at full resolution within the limits (the mark lives on the pixel grid) and
-    stamp; the upload's own format when it is one a stamp is written in, else PNG."""
-    decoded = decode_image(data, limits=guard.limits, draft_size=None)
-    if decoded.scale != 1:  # pragma: no cover - nothing reduces without a draft size
-        raise MediaError("the image was reduced while decoding; stamping needs full resolution")
-    chosen = fmt or (decoded.format if decoded.format in _MEDIA_TYPES else "PNG")
-    return guard.stamp(decoded.image, request, fmt=chosen)
-
-
 def _check_then_stamp(
     guard: GenerationGuard, data: bytes, request: GenerationRequest, stamp: bool, fmt: str | None
 ) -> tuple[GuardDecision, Stamping | None]:
     decision = guard.check_output(data, request)
     if not (decision.proceed and stamp):
         return decision, None
-    return decision, _stamp(guard, data, request, fmt)
+    return decision, guard.stamp(data, request, fmt=fmt)
 
 
 def _stamped(stamping: Stamping, decision: str) -> Response:
@@ -264,12 +252,8 @@ class _Tracer:
         with self._lock:
             if self._index is None:
                 self._index = TraceIndex.build(ledger)
-                return self._index
-            rows = list(ledger.output_hashes(after_seq=self._index.last_seq))
-            if rows:
-                fresh = replace(self._index, _searchers={})
-                fresh.extend(rows)
-                self._index = fresh
+            else:
+                self._index = self._index.updated(ledger)
             return self._index
 
     def trace(self, ledger: Ledger, data: bytes, limits: Limits) -> TraceResult:
@@ -360,7 +344,7 @@ async def stamp(
     upload = await _read_images(request, service, ("account", "request_id", "prompt", "format"))
     checked = _request(upload.get("account"), upload.get("request_id"), upload.get("prompt") or "")
     fmt = _format(upload.get("format"))
-    stamping = await service.offload(_stamp, guard, upload.images[0], checked, fmt)
+    stamping = await service.offload(partial(guard.stamp, fmt=fmt), upload.images[0], checked)
     return _stamped(stamping, UNCHECKED)
 
 
