@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Column, Table
 
-from needle.cli._common import DB_OPTION, console, err_console, open_store
+from needle.cli._common import DB_OPTION, console, err_console, open_store, scan_progress
 from needle.cli.ledger import KEY_OPTION
 from needle.cli.serve import run_server
 from needle.errors import ConfigError
@@ -22,7 +21,7 @@ from needle.genguard.guard import GenerationGuard, GenerationRequest, GuardDecis
 from needle.genguard.keys import KEY_FILE_ENV
 from needle.genguard.policy import load_generation_policy
 from needle.match import Matcher
-from needle.pipeline.scan import ScanProgress, default_workers
+from needle.pipeline.scan import default_workers
 from needle.store import DEFAULT_DB
 
 __all__ = ["app"]
@@ -224,7 +223,7 @@ def check_training_set(
             matcher=Matcher(banks),
         )
         request = GenerationRequest.new(account)
-        with _ProgressBar(quiet=as_json) as update:
+        with scan_progress("checking", quiet=as_json) as update:
             decision = guard.check_training_set(
                 path, request, store=store, workers=workers, progress=update
             )
@@ -233,26 +232,6 @@ def check_training_set(
     else:
         _print_report(decision)
     raise typer.Exit(0 if decision.proceed else 1)
-
-
-class _ProgressBar:
-    """A progress bar on stderr, as `needle scan` shows, as a ``progress=`` callback."""
-
-    def __init__(self, *, quiet: bool) -> None:
-        columns = (SpinnerColumn(), TextColumn("checking"), BarColumn(), MofNCompleteColumn())
-        self.bar = Progress(*columns, console=err_console, disable=quiet, transient=True)
-        self.task = self.bar.add_task("checking", total=None)
-
-    def __enter__(self) -> _ProgressBar:
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(None, None, None)
-
-    def __call__(self, now: ScanProgress) -> None:
-        total = None if now.walking else now.found - now.skipped
-        self.bar.update(self.task, completed=now.done, total=total)
 
 
 def _print_report(decision: GuardDecision) -> None:

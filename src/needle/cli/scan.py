@@ -6,23 +6,14 @@ import signal
 from pathlib import Path
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Column, Table
 
 from needle.assess import AssessmentPolicy, load_policy
 from needle.banks.model import Bank
-from needle.cli._common import DB_OPTION, console, err_console, open_store
+from needle.cli._common import DB_OPTION, console, err_console, open_store, scan_progress
 from needle.errors import ConfigError
 from needle.pipeline.scan import (
     ScanInterrupted,
-    ScanProgress,
     ScanResult,
     default_workers,
     run_scan,
@@ -146,24 +137,7 @@ def _run(
     new: bool,
     quiet: bool,
 ) -> ScanResult:
-    columns = (
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err_console, disable=quiet, transient=False) as bar:
-        task = bar.add_task("scanning", total=None, status="")
-
-        def update(p: ScanProgress) -> None:
-            total = None if p.walking else p.found - p.skipped
-            status = f"{p.matched} matched, {p.errors} errors"
-            if p.skipped:
-                status += f", {p.skipped} done before"
-            bar.update(task, completed=p.done, total=total, status=status)
-
+    with scan_progress("scanning", quiet=quiet) as update:
         try:
             return run_scan(
                 [str(p) for p in paths],
