@@ -1,4 +1,8 @@
-"""Options and helpers shared by several verbs."""
+"""Options and helpers shared by several verbs.
+
+Every verb that touches the database imports this module, and some only print: the store
+(SQLAlchemy, Alembic) and the progress bar load inside the helpers that use them.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,10 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from needle.store import DEFAULT_DB, Store
-
-if TYPE_CHECKING:  # every verb imports this module: the scan pipeline loads where it runs
+if TYPE_CHECKING:  # every verb imports this module: the store and pipeline load where they run
     from needle.pipeline.scan import ScanProgress
+    from needle.store import Store
 
 __all__ = ["DB_OPTION", "console", "err_console", "open_store", "scan_progress"]
 
@@ -40,6 +35,8 @@ DB_OPTION = typer.Option(
 
 
 def open_store(db: str | None) -> Store:
+    from needle.store import DEFAULT_DB, Store
+
     return Store(db or os.environ.get("NEEDLE_DB") or DEFAULT_DB)
 
 
@@ -47,6 +44,15 @@ def open_store(db: str | None) -> Store:
 def scan_progress(description: str, *, quiet: bool) -> Iterator[Callable[[ScanProgress], None]]:
     """A scan's progress bar on stderr, as a ``progress=`` callback for ``run_scan``: files
     done of those found (counting while the folders are walked), matches, errors, time."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns = (
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
