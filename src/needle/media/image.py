@@ -37,9 +37,9 @@ import io
 import signal
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 
 import numpy as np
@@ -115,6 +115,8 @@ class DecodedImage:
     full resolution, before orientation; ``scale`` says each side of ``image`` is about
     1/scale of that (1 when nothing was reduced); ``orientation`` is the EXIF orientation that
     was applied (1 = none); ``frames`` counts frames of animations and multi-page files.
+    ``stored``: the first frame at full resolution exactly as stored (no rotation, alpha kept,
+    as ``decode_full`` gives it), when the caller asked for it (``keep_stored``), else None.
     """
 
     image: Image.Image
@@ -124,6 +126,7 @@ class DecodedImage:
     frames: int = 1
     scale: int = 1
     orientation: int = 1
+    stored: Image.Image | None = field(default=None, repr=False, compare=False)
 
     @property
     def upright_size(self) -> tuple[int, int]:
@@ -254,23 +257,31 @@ def decode_image(
     *,
     limits: Limits = DEFAULT_LIMITS,
     draft_size: int | None = None,
+    draft_long: int | None = None,
+    keep_stored: Callable[[str, int, int], bool] | None = None,
 ) -> DecodedImage:
     """Decode ``data``; raise a ``MediaError`` subclass saying why when it cannot be done.
 
     ``draft_size``: the caller needs no more than this many pixels on the short side, so the
     image may be decoded or reduced to between ``draft_size`` and about twice that (JPEGs
     much faster, see the module docstring). ``None`` decodes at full resolution.
+    ``draft_long``: and at least this many on the long side (a model's working copy is sized
+    by its long side; PDQ needs a short side of 256).
+    ``keep_stored(format, width, height)``, asked once the header is read: when it says yes,
+    the file is decoded at full resolution once, kept as ``DecodedImage.stored`` for readers
+    of the stored pixels (the invisible-watermark check) and reduced from there, instead of
+    being decoded twice.
     """
     try:
         with _deadline(limits.max_decode_seconds):
             try:
-                return _decode(data, limits, draft_size)
+                return _decode(data, limits, _Need(draft_size, draft_long), keep_stored)
             except (CorruptMedia, UnsupportedMedia) as refused:
                 stripped = without_metadata(data)
                 if stripped is None:
                     raise
                 try:
-                    return _decode(stripped, limits, draft_size)
+                    return _decode(stripped, limits, _Need(draft_size, draft_long), keep_stored)
                 except MediaError:
                     raise refused from None
     except _Expired:
@@ -307,7 +318,30 @@ def _decoding() -> Iterator[None]:
         raise CorruptMedia(f"cannot decode image, the file looks damaged: {exc}") from None
 
 
-def _decode(data: bytes, limits: Limits, draft_size: int | None) -> DecodedImage:
+@dataclass(frozen=True)
+class _Need:
+    """The fewest pixels the caller needs: ``short`` on the short side, ``long`` on the long
+    one (``None``: no reduction at all)."""
+
+    short: int | None
+    long: int | None = None
+
+    def factor(self, width: int, height: int) -> int:
+        """The largest reduction that keeps what is needed (1: none)."""
+        if not self.short:
+            return 1
+        factor = min(width, height) // self.short
+        if self.long:
+            factor = min(factor, max(width, height) // self.long)
+        return max(factor, 1)
+
+
+def _decode(
+    data: bytes,
+    limits: Limits,
+    need: _Need,
+    keep_stored: Callable[[str, int, int], bool] | None = None,
+) -> DecodedImage:
     with _decoding():
         image = _open(data, limits)
         fmt = image.format or "unknown"
@@ -316,26 +350,39 @@ def _decode(data: bytes, limits: Limits, draft_size: int | None) -> DecodedImage
         if frames > 1:
             image.seek(0)
         scale = 1
-        if draft_size and isinstance(image, JpegImageFile):
-            drafted = image.draft("RGB", (draft_size, draft_size))
+        keep = keep_stored is not None and keep_stored(fmt, width, height)
+        allowed = 1 if keep else need.factor(width, height)
+        if allowed > 1 and isinstance(image, JpegImageFile):
+            request = (width // allowed, height // allowed)  # Pillow picks 1/8 .. 1/1 from it
+            drafted = image.draft("RGB", request)
             if drafted is not None:
                 scale = round(width / drafted[1][2])
             if scale == 8 and image.info.get("progressive"):
-                image = _dc_scans_loaded(data, image, draft_size)
+                image = _dc_scans_loaded(data, image, request)
         image.load()
         orientation = _orientation(image)
-        rgb = to_rgb(image)
-        if draft_size:
-            factor = min(rgb.size) // draft_size
+        stored = _as_stored(image) if keep else None
+        rgb = to_rgb(image) if stored is None or stored.mode != "RGB" else stored
+        if need.short:
+            factor = need.factor(*rgb.size)
             if factor >= 2:
                 rgb = rgb.reduce(factor)
                 scale *= factor
         if orientation != 1:
             rgb = rgb.transpose(ORIENTATION_TRANSPOSE[orientation])
-    return DecodedImage(rgb, fmt, width, height, frames, scale, orientation)
+    return DecodedImage(rgb, fmt, width, height, frames, scale, orientation, stored)
 
 
-def _dc_scans_loaded(data: bytes, image: Image.Image, draft_size: int) -> Image.Image:
+def _as_stored(image: Image.Image) -> Image.Image:
+    """A loaded frame as ``decode_full`` gives it: RGBA when it has alpha (an alpha band or a
+    transparent palette entry), else RGB as ``to_rgb`` makes it."""
+    alpha = image.mode in ("RGBA", "LA", "PA") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    return image.convert("RGBA") if alpha else to_rgb(image)
+
+
+def _dc_scans_loaded(data: bytes, image: Image.Image, request: tuple[int, int]) -> Image.Image:
     """A progressive JPEG about to be decoded at 1/8 scale, decoded from its DC scans only
     (``needle.media.progressive``: the same luminance, several times faster on a large
     photo); ``image`` itself, not yet loaded, when the file does not allow it or the cut-down
@@ -345,7 +392,7 @@ def _dc_scans_loaded(data: bytes, image: Image.Image, draft_size: int) -> Image.
         return image
     try:
         quick = Image.open(io.BytesIO(cut))
-        quick.draft("RGB", (draft_size, draft_size))
+        quick.draft("RGB", request)
         if quick.size != image.size or quick.mode != image.mode:
             return image
         quick.load()
@@ -374,10 +421,7 @@ def decode_full(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Image.Image:
             image = _open(data, limits)
             image.seek(0)
             image.load()
-            alpha = image.mode in ("RGBA", "LA", "PA") or (
-                image.mode == "P" and "transparency" in image.info
-            )
-            return image.convert("RGBA") if alpha else to_rgb(image)
+            return _as_stored(image)
     except _Expired:
         raise MediaTooLarge(
             f"decoding took longer than {limits.max_decode_seconds:g} s (Limits.max_decode_seconds)"

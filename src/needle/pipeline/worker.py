@@ -9,12 +9,14 @@ The steps, in order (each a function below; a step that fails unexpectedly on on
 named in ``stage_errors`` and the file keeps its other results):
 
 1. read the bytes (within the size limits);
-2. decode once, at a reduced size (JPEG DCT-domain draft): PDQ keeps 64x64 pixels and the
-   models 320-512, so full-size pixels would be wasted work;
+2. decode once, at a reduced size (JPEG DCT-domain draft): PDQ keeps 64x64 pixels (a 256-pixel
+   short side is enough) and the models a copy 512 pixels long, so full-size pixels would be
+   wasted work;
 3. signals (md5, sha1, sha256 of the bytes; PDQ of the pixels);
 4. classify (models loaded once per worker process and kept);
-5. provenance (metadata, C2PA, watermark; full-resolution pixels, when the watermark check
-   needs them, come from ``needle.media`` under the same limits);
+5. provenance (metadata, C2PA, watermark; the full-resolution pixels the watermark check reads
+   are kept from step 2's decode, which then runs at full size for those files, a
+   generator's output sizes: one decode, not two);
 6. text guard, once per file, over the texts a person or a generator chose: the file's name
    below the scanned root and, when provenance found one, the embedded prompt.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,6 +33,7 @@ from needle.errors import MediaError
 from needle.jsonvalue import JSONObject
 from needle.media import DEFAULT_LIMITS, DecodedImage, Item, Limits, decode_image
 from needle.signals import Signal, compute_signals
+from needle.signals.pdq import PDQ_DRAFT_SIZE
 from needle.store.record import FileRecord, GuardFinding
 
 if TYPE_CHECKING:  # stages are imported where they run, so a hash-only scan stays light
@@ -45,8 +49,10 @@ __all__ = [
     "relative_name",
 ]
 
-#: JPEGs are decoded in the DCT domain to no less than this many pixels a side: the
-#: classifiers' working size (needle.classify.base.WORKING_SIZE), which also serves PDQ
+#: JPEGs are decoded in the DCT domain to no less than PDQ's ``PDQ_DRAFT_SIZE`` (256) on the
+#: short side and, when the classifiers run, this many on the long side: their working size
+#: (needle.classify.base.WORKING_SIZE). A large progressive JPEG that allows 1/8 scale is
+#: then decoded from its DC scans alone (``needle.media.progressive``)
 DRAFT_SIZE = 512
 
 
@@ -54,7 +60,8 @@ DRAFT_SIZE = 512
 class ScanOptions:
     """What each worker does per file; picklable so it travels to worker processes.
 
-    ``classifiers`` None runs the default classifiers; ``roots`` lets the text guard read
+    ``draft_size`` is the long side the classifiers need of the decoded image (PDQ needs a
+    256-pixel short side); ``classifiers`` None runs the default classifiers; ``roots`` lets the text guard read
     file and folder names relative to the scanned folder; ``threads`` is onnxruntime's
     thread count per model (1 in a scan: one worker process per core).
     """
@@ -128,6 +135,16 @@ class _Clock:
         self.last = now
 
 
+def _pixels_for_provenance(options: ScanOptions) -> Callable[[str, int, int], bool] | None:
+    """Which files the provenance stage will read at full resolution (the watermark check):
+    those are decoded once at full size and reduced, not decoded twice."""
+    if not options.provenance:
+        return None
+    from needle.provenance.options import DEFAULT_OPTIONS
+
+    return DEFAULT_OPTIONS.keeps_pixels
+
+
 def compute_file(item: Item, options: ScanOptions | None = None) -> FileRecord:
     """Read, hash, decode and examine one item. Never raises for bad input: the record says why."""
     options = options or ScanOptions()
@@ -146,7 +163,13 @@ def compute_file(item: Item, options: ScanOptions | None = None) -> FileRecord:
     else:
         size = len(data)
         try:
-            image = decode_image(data, limits=options.limits, draft_size=options.draft_size)
+            image = decode_image(
+                data,
+                limits=options.limits,
+                draft_size=min(options.draft_size, PDQ_DRAFT_SIZE),
+                draft_long=options.draft_size if options.classify else None,
+                keep_stored=_pixels_for_provenance(options),
+            )
         except MediaError as exc:
             error = (str(exc), exc.reason)
         clock.lap("decode")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from needle.provenance.watermark import WINDOW
+from needle.provenance.watermark import MIN_PIXELS, WINDOW
 
 __all__ = [
     "DECODE_MAX_PIXELS",
@@ -51,6 +51,19 @@ class ProvenanceOptions:
     decode_max_pixels: int = DECODE_MAX_PIXELS
     decode_side_multiple: int = DECODE_SIDE_MULTIPLE
     stealth_max_pixels: int = STEALTH_MAX_PIXELS
+
+    def keeps_pixels(self, fmt: str, width: int, height: int) -> bool:
+        """Whether a scan should keep this file's full-resolution pixels from its one decode
+        (``needle.media.decode_image(keep_stored=...)``): the watermark check will read them
+        (``always``; ``auto`` on a generator's output size it would decode anyway), and a
+        second decode would cost more than reducing the first."""
+        pixels = width * height
+        if self.watermark == "never" or pixels < MIN_PIXELS:
+            return False
+        if self.watermark == "always":
+            return True
+        multiple = self.decode_side_multiple
+        return not (width % multiple or height % multiple) and pixels <= self.decode_max_pixels
 
 
 DEFAULT_OPTIONS = ProvenanceOptions()

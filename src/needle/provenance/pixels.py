@@ -29,17 +29,21 @@ class FilePixels:
         errors: list[str],
     ) -> None:
         self.data, self.image, self.limits, self.errors = data, image, limits, errors
-        self._stored: np.ndarray | None = None
+        kept = getattr(image, "stored", None)  # decoded once with the scan's own decode
+        self._stored: np.ndarray | None = np.asarray(kept) if kept is not None else None
         self._failed = False
 
     def given_full_resolution(self) -> bool:
-        """Whether the caller's pixels are the stored ones: not reduced, not rotated."""
+        """Whether the caller's pixels are the stored ones (not reduced, not rotated), or the
+        caller's decode kept them (``DecodedImage.stored``)."""
         img = self.image
-        return (
-            img is not None
-            and img.image.size == (img.width, img.height)
-            and getattr(img, "scale", 1) == 1
-            and getattr(img, "orientation", 1) == 1
+        return img is not None and (
+            getattr(img, "stored", None) is not None
+            or (
+                img.image.size == (img.width, img.height)
+                and getattr(img, "scale", 1) == 1
+                and getattr(img, "orientation", 1) == 1
+            )
         )
 
     @property
@@ -71,7 +75,7 @@ class FilePixels:
 
     def rgb(self) -> np.ndarray | None:
         """The stored pixels without alpha: the caller's when they are the stored ones."""
-        if self.given_full_resolution():
+        if self._stored is None and self.given_full_resolution():
             assert self.image is not None
             img = self.image.image
             return np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
