@@ -13,6 +13,7 @@ guard`` loads the text guard and not the database, the image decoders or the web
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -185,6 +186,11 @@ def main() -> None:
     Exit codes: 0 success, 1 and 2 are the verb's own answers (``needle guard``: review,
     block; a usage error is 2), 3 a needle error with its message, 130 interrupted.
     """
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        # needle's numpy work is small matrices (PDQ's filters, 64x64 DCTs), where BLAS
+        # threads cost more than they give and spin on a busy machine (60 ms instead of 1 ms
+        # for one hash); set the variable to use more
+        os.environ.setdefault(variable, "1")
     try:
         app()  # standalone: click handles --help, usage errors and the verbs' exit codes
     except NeedleError as exc:
