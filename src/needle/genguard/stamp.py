@@ -194,5 +194,5 @@ def stamp_image(
 def _hashes(image: Image.Image) -> tuple[str, ...]:
     from needle.signals.pdq import pdq_hash_pixels
 
-    whole = pdq_hash_pixels(image, dihedral=False).value
+    whole = pdq_hash_pixels(image, dihedral=False, trim=False).value
     return (whole, *stored_hashes(image))

@@ -242,7 +242,7 @@ def trace_image(
             entries[entry.seq] = entry
             found.setdefault(entry.seq, {})["watermark"] = payload.evidence
     if len(index.whole):
-        whole = pdq_hash_pixels(image, dihedral=False).value
+        whole = pdq_hash_pixels(image, dihedral=False, trim=False).value
         for row, distance in index.searcher("whole").query([whole]).for_query(0):
             seq = int(index.whole_seq[row])
             found.setdefault(seq, {})["pdq"] = (
