@@ -43,6 +43,31 @@ def synth_image(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
     return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
 
 
+def photo_like(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A benign picture PDQ sees as a photo (quality 100; a crop's hash lands near the same
+    part of it): colour ramps and waves, shapes, a little blur and noise, unique per seed."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.zeros((h, w, 3), np.float32)
+    for c in range(3):
+        a, b, phase = rng.uniform(-0.3, 0.3, 3)
+        wave = 40 * np.sin(x / rng.uniform(30, 90) + phase)
+        base[..., c] = 128 + a * (x - w / 2) + b * (y - h / 2) + wave
+    image = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for _ in range(14):
+        x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
+        box = (x0, y0, x0 + int(rng.integers(20, w // 3)), y0 + int(rng.integers(20, h // 3)))
+        fill = tuple(int(v) for v in rng.integers(0, 256, 3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=fill)
+    noisy = np.asarray(image.filter(ImageFilter.GaussianBlur(2)), np.float32)
+    noisy += rng.normal(0, 6, noisy.shape)
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
 def image_bytes(image: Image.Image, fmt: str = "JPEG", **kw: object) -> bytes:
     buf = io.BytesIO()
     image.save(buf, fmt, **kw)

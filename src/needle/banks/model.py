@@ -9,6 +9,9 @@ from typing import IO, ClassVar, Protocol
 from needle.signals.pdq import PDQ_MATCH_DISTANCE
 
 __all__ = [
+    "META_REGION",
+    "META_SOURCE_FILE",
+    "META_SOURCE_SHA256",
     "Bank",
     "BankEntry",
     "BankFormat",
@@ -21,6 +24,14 @@ __all__ = [
 #: millions of bad lines costs a counter, not millions of messages
 MAX_KEPT_PROBLEMS = 1000
 
+#: meta keys of entries a bank made from media itself (``needle bank add NAME FILE``,
+#: ``needle.banks.from_media``): the name of the file an entry was computed from, that file's
+#: sha256 (one value for all entries of one file), and for a PDQ hash of a part of the picture
+#: the part's name (``needle.signals.regions.BANK_REGIONS``: "centre 90%", ...)
+META_SOURCE_FILE = "source_file"
+META_SOURCE_SHA256 = "source_sha256"
+META_REGION = "region"
+
 
 @dataclass(frozen=True)
 class BankEntry:
@@ -28,13 +39,26 @@ class BankEntry:
 
     ``value`` is normalised by its signal type (lower-case hex). ``labels`` are free-form
     categories (e.g. a VICS ``Category``); ``meta`` keeps source fields needle does not
-    interpret but must not lose (``MediaID``, an opaque ``PhotoDNA`` value, ...).
+    interpret but must not lose (``MediaID``, an opaque ``PhotoDNA`` value, ...), and for
+    entries computed from a file by needle, which file and, for a PDQ hash of part of the
+    picture, which part (``region``, ``source``).
     """
 
     signal_type: str
     value: str
     labels: tuple[str, ...] = ()
     meta: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def region(self) -> str | None:
+        """The part of the picture this PDQ hash is of ("centre 90%"), or None when it is of
+        the whole picture (every entry of a hash list from elsewhere)."""
+        return self.meta.get(META_REGION) or None
+
+    @property
+    def source(self) -> str | None:
+        """The sha256 of the file this entry was computed from, when needle computed it."""
+        return self.meta.get(META_SOURCE_SHA256) or None
 
 
 @dataclass(frozen=True)

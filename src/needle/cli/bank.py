@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -15,10 +17,19 @@ from needle.banks import (
     write_bank_file,
 )
 from needle.cli._common import DB_OPTION, console, err_console, open_store
-from needle.errors import BankError, BankFormatError, NoEntriesError, SignalFormatError
+from needle.errors import (
+    BankError,
+    BankFormatError,
+    MediaError,
+    NoEntriesError,
+    SignalFormatError,
+)
 from needle.signals import infer_type, registry
 from needle.signals.pdq import PDQ_MATCH_DISTANCE
 from needle.store import Store
+
+if TYPE_CHECKING:  # reading and decoding media loads where a file is added
+    from needle.banks.from_media import MediaEntries
 
 __all__ = ["app"]
 
@@ -137,32 +148,121 @@ def _count_lines(file: Path) -> int:
 @app.command("add")
 def add(
     name: str = typer.Argument(..., help="Bank to add to (created if it does not exist)."),
-    hashes: list[str] = typer.Argument(..., help="Hash values."),
+    values: list[str] = typer.Argument(
+        ..., help="Hash values, or image files (an argument naming an existing file is a file)."
+    ),
     signal_type: str | None = typer.Option(
-        None, "--type", "-t", help="Signal type (default: from the length; 64 digits needs it)."
+        None,
+        "--type",
+        "-t",
+        help="Signal type of the hash values (default: from the length; 64 digits needs it).",
     ),
     label: list[str] = typer.Option(None, "--label", "-l", help="Label for these (repeatable)."),
+    no_regions: bool = typer.Option(
+        False,
+        "--no-regions",
+        help="For files: only the whole picture's hashes, not those of the parts that find crops.",
+    ),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Add single hashes to a bank.
+    """Add hash values, or the hashes of image files, to a bank.
 
-    Example: needle bank add known d8f8f0cce0f4e84d0e370a22038f67f0b36e2ed596621e1d33e6b39c4e9c9b22 -t pdq
+    For an image file needle stores what a scan computes for it (md5, sha256 and PDQ) and the
+    PDQ of four parts of the picture (the centre 90 % and 80 % of each side, the top 90 % and
+    the bottom 90 %), so that a copy with 5 % or 10 % cut off every side, or 10 % off the top
+    or the bottom, matches too, reported as transform "crop". Hash lists from elsewhere hold
+    one PDQ per picture and cannot find crops. PDQ hashes under the quality floor are left
+    out. A file that cannot be read or decoded is reported and nothing of it is stored; the
+    other files are (exit status 1).
+
+    Examples: needle bank add known photo1.jpg photo2.png --label series-a;
+    needle bank add known d8f8f0cce0f4e84d0e370a22038f67f0b36e2ed596621e1d33e6b39c4e9c9b22 -t pdq
     """
-    entries = []
-    for value in hashes:
-        kind = signal_type or infer_type(value)
-        try:
-            entries.append(BankEntry(kind, registry.get(kind).validate(value), tuple(label or ())))
-        except SignalFormatError as exc:
-            raise BankError(f"{value!r}: {exc}") from None
+    labels = tuple(label or ())
+    files = [value for value in values if os.path.lexists(value)]
+    hashes = [value for value in values if not os.path.lexists(value)]
+    entries = _hash_entries(hashes, signal_type, labels)  # a bad value stops before any work
+    made, failed = _file_entries(files, labels, regions=not no_regions)
+    if not entries and not made:
+        err_console.print(f"nothing added to {name!r}: no file could be hashed")
+        raise typer.Exit(1)
     store = open_store(db)
     try:
-        if not store.has_bank(name):
-            store.create_bank(name)
-        added = store.add_entries(name, entries)
-        console.print(f"{added} added to {name!r} ({len(entries) - added} were there already)")
+        with store.bank_import(name) as batch:
+            hash_added = batch.add(entries)
+            file_added = [batch.add(one.entries) for _, one in made]
     finally:
         store.close()
+    if batch.created:
+        err_console.print(f"created bank {name!r}")
+    if hashes:
+        console.print(
+            f"{hash_added} added to {name!r} ({len(entries) - hash_added} were there already)"
+        )
+    if files:
+        _report_files(name, made, file_added, failed)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _hash_entries(
+    values: list[str], signal_type: str | None, labels: tuple[str, ...]
+) -> list[BankEntry]:
+    """Hash values as entries; raises ``BankError`` naming the first value that is not one."""
+    entries = []
+    for value in values:
+        try:
+            kind = signal_type or infer_type(value)
+            entries.append(BankEntry(kind, registry.get(kind).validate(value), labels))
+        except SignalFormatError as exc:
+            raise BankError(f"{value!r} is neither a file nor a hash: {exc}") from None
+    return entries
+
+
+def _file_entries(
+    files: list[str], labels: tuple[str, ...], *, regions: bool
+) -> tuple[list[tuple[str, MediaEntries]], int]:
+    """Each file with its entries, and how many files failed (each said on stderr)."""
+    from needle.banks.from_media import entries_from_file
+    from needle.signals.regions import BANK_REGIONS
+
+    made: list[tuple[str, MediaEntries]] = []
+    failed = 0
+    for file in files:
+        try:
+            one = entries_from_file(file, labels=labels, regions=BANK_REGIONS if regions else ())
+        except MediaError as exc:
+            _say(f"{file}: {exc}: not added", "red")
+            failed += 1
+            continue
+        if one.skipped:
+            parts = ", ".join(f"{s.part} ({s.quality})" for s in one.skipped)
+            floor = one.skipped[0].floor
+            _say(f"{file}: PDQ quality under {floor}, not added for: {parts}", "yellow")
+        made.append((file, one))
+    return made, failed
+
+
+def _report_files(
+    name: str, made: list[tuple[str, MediaEntries]], added: list[int], failed: int
+) -> None:
+    """A line per file added (what it gave, how much was new), then the totals."""
+    for (file, one), new in zip(made, added, strict=True):
+        kinds = ", ".join(e.signal_type for e in one.entries if e.region is None)
+        parts = f" + {one.regions} region{'s' * (one.regions != 1)}" if one.regions else ""
+        there = len(one.entries) - new
+        console.print(
+            f"{file}: {kinds}{parts}: {new} added"
+            + (f" ({there} were there already)" if there else ""),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    total = len(made) + failed
+    line = f"{total} file{'s' * (total != 1)}: {sum(added)} hashes added to {name!r}"
+    if failed:
+        line += f"; {failed} could not be read or decoded, nothing of them added"
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("export")
@@ -176,6 +276,11 @@ def export(
         help="; ".join(f"{n}: {d}" if d else n for n, d in format_descriptions().items()),
     ),
     signal_type: str | None = typer.Option(None, "--type", "-t", help="Only this signal type."),
+    no_regions: bool = typer.Option(
+        False,
+        "--no-regions",
+        help="Leave out the PDQ hashes of parts of pictures (bank add FILE): one PDQ a picture.",
+    ),
     db: str | None = DB_OPTION,
 ) -> None:
     """Export a bank to a file, e.g. to share it with a partner or match with another tool.
@@ -187,7 +292,9 @@ def export(
     matches md5 and sha256 with `match video` only. te-simple-csv writes the CSV of its
     simple.TYPE.te files (CliIndicatorSerialization, HMA), one signal type a file: name it
     simple.HASH_PDQ.te, simple.HASH_MD5.te. What a format cannot hold is counted in the
-    summary.
+    summary. A bank built from media (bank add FILE) also holds PDQ hashes of parts of each
+    picture, written as plain PDQ hashes (the formats have no place for the part's name);
+    --no-regions leaves them out.
 
     Example: needle bank export known known.txt --format te-local-file
     """
@@ -197,8 +304,13 @@ def export(
     finally:
         store.close()
     entries = [e for e in bank.entries if signal_type is None or e.signal_type == signal_type]
+    regions = sum(e.region is not None for e in entries) if no_regions else 0
+    if regions:
+        entries = [e for e in entries if e.region is None]
     result = write_bank_file(entries, file, format=format, signal_type=signal_type)
     console.print(result.summary())
+    if regions:
+        console.print(f"left out {regions} PDQ hashes of parts of pictures (--no-regions)")
 
 
 @app.command("list")

@@ -5,6 +5,11 @@ signals (``{"md5": Signal, "pdq": Signal, ...}`` or a list). Out: one ``Match`` 
 entry hit, with the bank, the distance, the bank's threshold and, for PDQ, the dihedral
 transform of the file that matched.
 
+Banks built from media (``needle bank add NAME FILE``) also hold PDQ hashes of parts of each
+picture (``BankEntry.region``): a hit on one is a ``crop`` of the picture (``Match.region``
+names the part). One picture gives at most one such match per bank, the nearest, and none
+when the file matched one of the picture's whole-picture entries too.
+
 The indexes are built from each bank's values as arrays (``needle.banks.columns``): a bank
 loaded with ``Store.load_bank_columns`` is already in that form, a bank with a list of
 entries is turned into it. Exact signal types (md5, sha1, sha256, and any type other than
@@ -26,7 +31,7 @@ from needle.banks.columns import BankColumns, TypeColumn
 from needle.banks.model import Bank, BankEntry
 from needle.errors import ConfigError, SignalFormatError
 from needle.match.exact import ExactIndex
-from needle.match.model import Match
+from needle.match.model import Match, crop_transform
 from needle.match.pdq import PDQ_BYTES, PDQIndex, pdq_array
 from needle.signals.base import Signal
 from needle.signals.pdq import PDQ, PDQ_QUALITY_FLOOR
@@ -197,12 +202,25 @@ class Matcher:
             key = (hit[0], hit[1])
             if key not in best or hit[2] < best[key][2]:
                 best[key] = hit
+        hits = sorted(best.values(), key=lambda h: (h[0], h[2], h[4], h[1]))
+        # a picture's parts stand for the picture: one crop match per picture and bank, the
+        # nearest, and none where one of its whole-picture entries matched
+        shown = {
+            (b, entries[b, e].source)
+            for b, e, *_ in hits
+            if entries[b, e].source is not None and entries[b, e].region is None
+        }
         out = []
-        for b, e, distance, transform, kind in sorted(
-            best.values(), key=lambda h: (h[0], h[2], h[4], h[1])
-        ):
+        for b, e, distance, transform, kind in hits:
             bank = self._banks[b]
             entry = entries[b, e]
+            region = entry.region if kind == PDQ_NAME else None
+            if region is not None:
+                if entry.source is not None:
+                    if (b, entry.source) in shown:
+                        continue
+                    shown.add((b, entry.source))
+                transform = crop_transform(transform)
             out.append(
                 Match(
                     bank=bank.name,
@@ -213,6 +231,7 @@ class Matcher:
                     transform=transform,
                     labels=tuple(entry.labels),
                     entry_id=e,
+                    region=region,
                 )
             )
         return out

@@ -6,7 +6,19 @@ from dataclasses import dataclass
 
 from needle.jsonvalue import JSONObject
 
-__all__ = ["Match"]
+__all__ = ["CROP_TRANSFORM", "Match", "crop_transform"]
+
+#: ``Match.transform`` of a hit on the PDQ hash of a part of a listed picture (banks built
+#: from media, ``needle bank add NAME FILE``): the scanned file is a crop of that picture
+CROP_TRANSFORM = "crop"
+
+
+def crop_transform(dihedral: str | None) -> str:
+    """The transform of a hit on a part of a picture through dihedral variant ``dihedral``:
+    ``crop``, or ``crop+rotate90`` for a crop that is also turned."""
+    if dihedral in (None, "original"):
+        return CROP_TRANSFORM
+    return f"{CROP_TRANSFORM}+{dihedral}"
 
 
 @dataclass(frozen=True)
@@ -17,7 +29,9 @@ class Match:
     ``threshold`` the bank's threshold it was held to. ``transform`` names the dihedral
     transform of the file whose hash matched (``original``, ``rotate90``, ``flipx`` ...):
     how the scanned file differs from the listed image, explained in plain words by
-    ``needle.signals.pdq.DIHEDRAL_DESCRIPTIONS``; None for exact signals.
+    ``needle.signals.pdq.DIHEDRAL_DESCRIPTIONS``; None for exact signals. A hit on the PDQ
+    hash of a part of a listed picture (a bank built from media) is a ``crop``
+    (``crop+rotate90`` when turned too), and ``region`` names the part ("centre 90%").
     """
 
     bank: str
@@ -28,9 +42,10 @@ class Match:
     transform: str | None = None
     labels: tuple[str, ...] = ()
     entry_id: int | None = None
+    region: str | None = None
 
     def to_dict(self) -> JSONObject:
-        return {
+        out: JSONObject = {
             "bank": self.bank,
             "signal_type": self.signal_type,
             "value": self.value,
@@ -39,3 +54,6 @@ class Match:
             "transform": self.transform,
             "labels": list(self.labels),
         }
+        if self.region is not None:
+            out["region"] = self.region
+        return out
