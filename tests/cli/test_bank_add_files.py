@@ -71,27 +71,43 @@ def test_files_give_digests_pdq_and_regions_and_crops_match(
     with Store(db_url) as store:
         bank = store.load_bank_columns("known")
         entries = store.load_bank("known").entries
-    first = [e for e in entries if e.meta.get("source_file") == "first.jpg"]
-    assert [e.signal_type for e in first] == ["md5", "sha256", "pdq", "pdq", "pdq", "pdq", "pdq"]
-    assert {e.region for e in first} == {None, "centre 90%", "centre 80%", "top 90%", "bottom 90%"}
-    sha256 = next(e.value for e in first if e.signal_type == "sha256")
-    assert {e.source for e in first} == {sha256}
+        first = [e for e in entries if e.meta.get("source_file") == "first.jpg"]
+        assert [e.signal_type for e in first] == [
+            "md5",
+            "sha256",
+            "pdq",
+            "pdq",
+            "pdq",
+            "pdq",
+            "pdq",
+        ]
+        assert {e.region for e in first} == {
+            None,
+            "centre 90%",
+            "centre 80%",
+            "top 90%",
+            "bottom 90%",
+        }
+        sha256 = next(e.value for e in first if e.signal_type == "sha256")
+        assert {e.source for e in first} == {sha256}
 
-    matcher = Matcher([bank])  # as a scan loads and matches it
-    expected = {"centre-10": "centre 80%", "centre-5": "centre 90%", "top-10": "bottom 90%"}
-    for name, region in expected.items():
-        record = compute_file(Item(str(pictures[name]), 0, fs_path=str(pictures[name])))
-        (match,) = matcher.match(record.signals)
-        assert (match.transform, match.region, match.signal_type) == ("crop", region, "pdq")
-        assert match.distance <= match.threshold
-        assert match.to_dict()["region"] == region
-    record = compute_file(Item(str(pictures["unrelated"]), 0, fs_path=str(pictures["unrelated"])))
-    assert matcher.match(record.signals) == []
-    # the listed file itself matches its whole-picture entries, not its parts
-    record = compute_file(Item(str(pictures["first"]), 0, fs_path=str(pictures["first"])))
-    found = matcher.match(record.signals)
-    assert {m.signal_type for m in found} == {"md5", "sha256", "pdq"}
-    assert all(m.region is None and m.transform in (None, "original") for m in found)
+        matcher = Matcher([bank])  # as a scan loads and matches it (labels come from the store)
+        expected = {"centre-10": "centre 80%", "centre-5": "centre 90%", "top-10": "bottom 90%"}
+        for name, region in expected.items():
+            record = compute_file(Item(str(pictures[name]), 0, fs_path=str(pictures[name])))
+            (match,) = matcher.match(record.signals)
+            assert (match.transform, match.region, match.signal_type) == ("crop", region, "pdq")
+            assert match.distance <= match.threshold
+            assert match.to_dict()["region"] == region
+        record = compute_file(
+            Item(str(pictures["unrelated"]), 0, fs_path=str(pictures["unrelated"]))
+        )
+        assert matcher.match(record.signals) == []
+        # the listed file itself matches its whole-picture entries, not its parts
+        record = compute_file(Item(str(pictures["first"]), 0, fs_path=str(pictures["first"])))
+        found = matcher.match(record.signals)
+        assert {m.signal_type for m in found} == {"md5", "sha256", "pdq"}
+        assert all(m.region is None and m.transform in (None, "original") for m in found)
 
 
 def test_scan_reports_a_crop(

@@ -3,11 +3,15 @@ the tail without forking the chain, and reading every row in order with flat mem
 
 A chained table has ``id`` (the order rows were written in), ``seq`` (unique, 1, 2, ...) and
 ``hash`` columns. Writers serialise on ``seq``'s unique key: of two appends racing for the
-same place one commits and the other is built again on the new tail.
+same place one commits and the other is built again on the new tail. On PostgreSQL they also
+queue on a transaction-level advisory lock per table first, so that many writers at once (a
+service's workers) never lose a race often enough to run out of retries; SQLite serialises
+writers itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -24,6 +28,14 @@ _RETRIES = 20
 
 #: the chained tables
 Chained = TypeVar("Chained", AuditRow, LedgerRow)
+#: released when the appending transaction ends, commit or rollback
+_ADVISORY_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def _lock_key(table: type[Chained]) -> int:
+    """A stable signed 64-bit advisory-lock key for one chained table."""
+    digest = hashlib.sha256(f"needle chain {table.__tablename__}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def append_at_tail(
@@ -40,6 +52,8 @@ def append_at_tail(
     for _ in range(_RETRIES):
         try:
             with sessions.begin() as session:
+                if session.get_bind().dialect.name == "postgresql":
+                    session.execute(_ADVISORY_LOCK, {"key": _lock_key(table)})
                 tail = session.execute(
                     sa.select(table.seq, table.hash).order_by(table.seq.desc()).limit(1)
                 ).first()
