@@ -232,13 +232,13 @@ def test_real_photo_crops_from_shared_testdata(
     db = f"sqlite:///{tmp_path / 'n.db'}"
     code, _, err = _add(capsys, db, str(source))
     assert code == 0, err
-    with Store(db) as store:
-        matcher = Matcher([store.load_bank_columns("known")])
     with Image.open(source) as opened:
         image = opened.convert("RGB")
-    for sides, region in (((0.05,) * 4, "centre 90%"), ((0.0, 0.0, 0.0, 0.10), "top 90%")):
-        data = io.BytesIO()
-        cut(image, *sides).save(data, "JPEG", quality=85)
-        record = compute_file(Item("crop.jpg", 0, data=data.getvalue()))
-        (match,) = matcher.match(record.signals)
-        assert (match.transform, match.region) == ("crop", region)
+    with Store(db) as store:  # labels are read from the open store
+        matcher = Matcher([store.load_bank_columns("known")])
+        for sides, region in (((0.05,) * 4, "centre 90%"), ((0.0, 0.0, 0.0, 0.10), "top 90%")):
+            data = io.BytesIO()
+            cut(image, *sides).save(data, "JPEG", quality=85)
+            record = compute_file(Item("crop.jpg", 0, data=data.getvalue()))
+            (match,) = matcher.match(record.signals)
+            assert (match.transform, match.region) == ("crop", region)

@@ -106,6 +106,6 @@ def test_parts_survive_the_store_and_match_as_a_scan_loads_them(
         with store.bank_import("known") as batch:
             batch.add(entries)
         assert store.load_bank("known").entries == entries
-        bank = store.load_bank_columns("known")
-    (match,) = Matcher([bank]).match([pdq(hashes[2])])
+        bank = store.load_bank_columns("known")  # labels are read from the open store
+        (match,) = Matcher([bank]).match([pdq(hashes[2])])
     assert (match.transform, match.region) == ("crop", "bottom 90%")
