@@ -334,6 +334,10 @@ class JobManager:
         tracked = self.tracked(row.id)
         if tracked is not None:
             live = tracked.live()
+            if not tracked.active:
+                # the scan finished after ``row`` was read: what it stored at its end (status,
+                # finish time) is in the store now, so read the row again to agree with it
+                row = self._row(row.id)
         else:
             live = {"state": _stored_state(row, uploads), "progress": None}
         stages = [stage for stage in STAGES if stage == "hash" or options.get(stage)]
