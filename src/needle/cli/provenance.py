@@ -1,4 +1,5 @@
-"""``needle provenance FILE…``: show the evidence that files were AI-generated or camera-made."""
+"""``needle provenance FILE…``: show the evidence that files were AI-generated or camera-made,
+and whether each is likely a camera original."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ def command(
         "--trust-anchors",
         help="PEM file of C2PA trust anchors; without it every C2PA signer reads 'untrusted'.",
     ),
+    camera_tables: Path | None = typer.Option(
+        None,
+        "--camera-tables",
+        help="TOML file of JPEG quantisation tables of cameras or programs you know, added to "
+        "the shipped ones (format: needle/provenance/data/jpeg_tables.toml).",
+    ),
 ) -> None:
     """Show every provenance signal in each file, with its strength.
 
@@ -41,6 +48,13 @@ def command(
     fetched), IPTC digital source types in XMP, generator records (AUTOMATIC1111/Forge,
     ComfyUI, NovelAI, InvokeAI, Fooocus, Midjourney, and metadata hidden in pixel low bits),
     software names in EXIF, and the invisible watermark of Stable Diffusion 1.x/2.x/SDXL.
+
+    Camera-original evidence: EXIF maker notes, dates, sizes and GPS, JPEG quantisation tables
+    (a known camera's, Photoshop's, libjpeg's standard ones), and whether the EXIF thumbnail
+    still shows the picture. "camera original" is "likely" (a camera named, its maker note
+    readable, a matching thumbnail or a camera's tables, no editing trace, no AI evidence),
+    "possible" or "unknown". Neither "unknown" means anything: metadata is stripped by every
+    re-save, and can be copied from a real photo into a generated one.
 
     The verdict is "claimed" (the file declares AI generation), "likely" (a detection such as
     a watermark) or "unknown". "unknown" never means "real": most files carry no provenance at
@@ -70,7 +84,15 @@ def command(
                 f"--trust-anchors {str(trust_anchors)!r} holds no PEM certificate "
                 "(-----BEGIN CERTIFICATE-----)"
             )
-    options = ProvenanceOptions(watermark=watermark, c2pa_trust_anchors=anchors)
+    tables = None
+    if camera_tables is not None:
+        from needle.provenance.quantization import load_tables
+
+        tables = str(camera_tables)
+        load_tables(tables)  # a ConfigError says what is wrong with the file, before any work
+    options = ProvenanceOptions(
+        watermark=watermark, c2pa_trust_anchors=anchors, camera_tables=tables
+    )
     failed = False
     for item in walk([str(f) for f in files]):
         try:
@@ -101,11 +123,18 @@ def _print(path: str, result: object, show_prompt: bool) -> None:
         f"  ai-generated: {result.ai_generated}   camera claimed: "
         f"{'yes' if result.camera_claimed else 'no'}"
     )
+    reason = result.camera_reason
+    shown = f" ({reason})" if reason and reason not in result.summary() else ""
+    typer.echo(f"  camera original: {result.camera_original}{shown}")
     typer.echo(f"  {result.summary()}")
     if result.generator or result.model:
         typer.echo(f"  generator: {result.generator or '-'}   model: {result.model or '-'}")
     for item in result.evidence:
         typer.echo(f"  [{item.strength:8}] {item.indicates:6} {item.detail}")
+    if result.camera_evidence:
+        typer.echo("  camera-original evidence:")
+        for item in result.camera_evidence:
+            typer.echo(f"    [{item.strength:8}] {item.indicates:6} {item.detail}")
     if result.c2pa is not None:
         c2pa = result.c2pa
         codes = f" ({', '.join(c2pa.failure_codes)})" if c2pa.failure_codes else ""

@@ -8,10 +8,15 @@ In: a file's bytes, optionally the caller's decoded image, ``ProvenanceOptions``
 3. stealth bits, only for PNG/WebP and without a decode when the first column shows no
    signature (``_stealth``);
 4. generator readers over everything above;
-5. the watermark on full-resolution pixels, only when worth it (``_watermark``);
-6. the verdict (``needle.provenance.verdict.assemble``).
+5. camera-original evidence (``needle.provenance.camera``): maker notes, EXIF dates and
+   sizes, JPEG quantisation tables, and the EXIF thumbnail against the picture (the caller's
+   decoded image; decoded here at PDQ's draft size only when a thumbnail exists and no image
+   was given);
+6. the watermark on full-resolution pixels, only when worth it (``_watermark``);
+7. the verdict (``needle.provenance.verdict.assemble``).
 
-Pixels are decoded at most once, lazily, through ``needle.media`` (``FilePixels``). Nothing
+Pixels are decoded at most once, lazily, through ``needle.media`` (``FilePixels``); the
+thumbnail check's reduced decode, when the caller gave no image, is the one exception. Nothing
 goes to the network. Bad input never raises: problems are listed in ``errors`` and whatever
 could be read is kept.
 """
@@ -22,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from needle.provenance.container import ImageMetadata, png_first_column, read_metadata
 from needle.provenance.exif import ExifText, read_exif_text
-from needle.provenance.model import C2paInfo, ProvenanceResult
+from needle.provenance.model import C2paInfo, ProvenanceEvidence, ProvenanceResult
 from needle.provenance.options import DEFAULT_OPTIONS, ProvenanceOptions
 from needle.provenance.pixels import FilePixels
 from needle.provenance.stealth import HEAD_ROWS, StealthPayload, has_signature, read_stealth
@@ -69,6 +74,8 @@ def examine(
         sources = Sources(meta=meta, exif=exif, xmp=xmp, stealth=stealth)
         found.generators = read_all(sources)
         errors += sources.errors
+        if options.camera:
+            found.camera = _camera(data, meta, image, limits, options, errors)
         if not data:
             errors.append("empty file (0 bytes)")
         elif meta.format == "unknown" and image is None and pixels.header_size()[0] is None:
@@ -109,6 +116,27 @@ def _metadata(
         elif "jumbf" in provenance:
             found.jumbf_missing_reference = provenance
     return exif, xmp
+
+
+def _camera(
+    data: bytes,
+    meta: ImageMetadata,
+    image: DecodedImage | None,
+    limits: Limits | None,
+    options: ProvenanceOptions,
+    errors: list[str],
+) -> list[ProvenanceEvidence]:
+    """Camera-original evidence, with the shipped JPEG tables and the user's, if any."""
+    from needle.errors import ConfigError
+    from needle.provenance.camera import read_camera
+    from needle.provenance.quantization import load_tables
+
+    try:
+        tables = load_tables(options.camera_tables)
+    except ConfigError as exc:
+        errors.append(f"camera tables: {exc}; the shipped tables were used")
+        tables = load_tables()
+    return read_camera(data, meta, image=image, limits=limits, tables=tables, errors=errors)
 
 
 def _stealth(

@@ -4,7 +4,8 @@ In: a raw TIFF-structured EXIF block (no ``Exif\\0\\0`` prefix). Out: ``ExifText
 of tag name to text for ``ImageDescription``, ``Make``, ``Model``, ``Software``, ``Artist``,
 ``Copyright``, ``UserComment`` (Exif IFD; AUTOMATIC1111 writes its parameters there in JPEG and
 WebP) and the Windows ``XPComment``/``XPTitle``/``XPSubject``/``XPKeywords`` tags, plus notes on
-anything malformed.
+anything malformed. ``read_directories`` gives the raw entries of IFD0, the Exif and GPS IFDs
+and IFD1 (the thumbnail's) for the camera checks (``needle.provenance.camera``).
 
 A small walker instead of Pillow's: it reads only what it needs, bounds every offset and
 count, and turns every problem into a note rather than an exception or a warning.
@@ -15,7 +16,14 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-__all__ = ["ExifText", "decode_user_comment", "read_exif_text"]
+__all__ = [
+    "ExifDirectories",
+    "ExifEntry",
+    "ExifText",
+    "decode_user_comment",
+    "read_directories",
+    "read_exif_text",
+]
 
 #: tag -> name, IFD0 text tags read
 _IFD0_TAGS = {
@@ -31,6 +39,7 @@ _IFD0_TAGS = {
     0x9C9F: "XPSubject",
 }
 _EXIF_IFD = 0x8769
+_GPS_IFD = 0x8825
 _USER_COMMENT = 0x9286
 #: entries read per IFD at most (real files have < 100)
 _MAX_ENTRIES = 1024
@@ -146,3 +155,101 @@ def _read_ifd(
         if text and name not in out.tags:
             out.tags[name] = text
     return pointer
+
+
+@dataclass(frozen=True)
+class ExifEntry:
+    """One IFD entry: its TIFF type, count and value bytes (empty when the value lies outside
+    the block or is over the size cap)."""
+
+    type: int
+    count: int
+    raw: bytes
+
+
+@dataclass
+class ExifDirectories:
+    """The entries of IFD0, the Exif IFD, the GPS IFD and IFD1 (the thumbnail's) of one EXIF
+    block, by tag, with its byte order (``<`` or ``>``) and the problems met."""
+
+    order: str = "<"
+    ifd0: dict[int, ExifEntry] = field(default_factory=dict)
+    exif: dict[int, ExifEntry] = field(default_factory=dict)
+    gps: dict[int, ExifEntry] = field(default_factory=dict)
+    ifd1: dict[int, ExifEntry] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def text(self, ifd: dict[int, ExifEntry], tag: int) -> str | None:
+        """An ASCII value, stripped; None when absent or empty."""
+        entry = ifd.get(tag)
+        if entry is None or not entry.raw:
+            return None
+        value = entry.raw.split(b"\x00", 1)[0].decode("latin-1").strip()
+        return value or None
+
+    def number(self, ifd: dict[int, ExifEntry], tag: int) -> int | None:
+        """The first value of a BYTE, SHORT or LONG entry; None otherwise."""
+        entry = ifd.get(tag)
+        sizes = {1: "B", 3: "H", 4: "I"}
+        if entry is None or entry.type not in sizes:
+            return None
+        code = sizes[entry.type]
+        width = struct.calcsize(code)
+        if len(entry.raw) < width:
+            return None
+        (value,) = struct.unpack(self.order + code, entry.raw[:width])
+        return int(value)
+
+
+def read_directories(block: bytes, where: str = "EXIF") -> ExifDirectories:
+    """Every entry of IFD0, the Exif IFD, the GPS IFD and IFD1; never raises."""
+    out = ExifDirectories()
+    if len(block) < 8 or block[:2] not in (b"II", b"MM"):
+        out.errors.append(f"{where}: not a TIFF structure; skipped")
+        return out
+    out.order = "<" if block[:2] == b"II" else ">"
+    try:
+        (ifd0,) = struct.unpack(out.order + "I", block[4:8])
+        next_ifd = _entries(block, out, ifd0, out.ifd0, where)
+        for pointer, target in ((_EXIF_IFD, out.exif), (_GPS_IFD, out.gps)):
+            offset = out.number(out.ifd0, pointer)
+            if offset is not None and offset != ifd0:
+                _entries(block, out, offset, target, where)
+        if next_ifd and next_ifd != ifd0:
+            _entries(block, out, next_ifd, out.ifd1, where)
+    except struct.error as exc:
+        out.errors.append(f"{where}: malformed ({exc}); partly read")
+    return out
+
+
+def _entries(
+    block: bytes, out: ExifDirectories, offset: int, into: dict[int, ExifEntry], where: str
+) -> int:
+    """The entries of the IFD at ``offset`` into ``into``; the next IFD's offset (0: none)."""
+    order = out.order
+    if offset < 8 or offset + 2 > len(block):
+        out.errors.append(f"{where}: IFD offset {offset} is outside the block; skipped")
+        return 0
+    (count,) = struct.unpack(order + "H", block[offset : offset + 2])
+    if count > _MAX_ENTRIES:
+        out.errors.append(f"{where}: IFD claims {count} entries; read the first {_MAX_ENTRIES}")
+        count = _MAX_ENTRIES
+    for i in range(count):
+        entry = offset + 2 + 12 * i
+        if entry + 12 > len(block):
+            out.errors.append(f"{where}: IFD is truncated after {i} entries")
+            return 0
+        tag, typ, n = struct.unpack(order + "HHI", block[entry : entry + 8])
+        size = _TYPE_SIZES.get(typ, 1) * n
+        if size <= 4:
+            raw = block[entry + 8 : entry + 8 + size]
+        else:
+            (value_at,) = struct.unpack(order + "I", block[entry + 8 : entry + 12])
+            fits = size <= _MAX_VALUE_BYTES and value_at + size <= len(block)
+            raw = block[value_at : value_at + size] if fits else b""
+        into.setdefault(tag, ExifEntry(typ, n, raw))
+    end = offset + 2 + 12 * count
+    if end + 4 > len(block):
+        return 0
+    (next_ifd,) = struct.unpack(order + "I", block[end : end + 4])
+    return int(next_ifd)

@@ -13,6 +13,13 @@ Verdict rules (applied in ``needle.provenance.verdict``):
 * ``"unknown"``: everything else. Absence of AI evidence never means "real": metadata is easily
   stripped, and most generators write none.
 
+``camera_original`` (``likely`` / ``possible`` / ``unknown``, rules in
+``needle.provenance.camera.camera_verdict``) sits beside it: capture traces a file still
+carries (a parseable maker note, an EXIF thumbnail showing the picture, a camera's JPEG
+tables) with no AI evidence and, for ``likely``, no editing trace. Neither absence means
+anything: no camera evidence is not evidence of generation, no AI evidence is not evidence of
+a camera.
+
 A claim is not proof: metadata can be added to a real photograph as easily as removed from a
 generated one. C2PA signatures are reported separately (``C2paInfo.state``) for that reason.
 """
@@ -28,6 +35,7 @@ from needle.provenance.watermark import WatermarkCheck
 
 __all__ = [
     "AI_VERDICTS",
+    "CAMERA_VERDICTS",
     "INDICATES",
     "STRENGTHS",
     "C2paAction",
@@ -42,6 +50,7 @@ STRENGTHS = ("claimed", "strong", "moderate", "weak")
 #: what an evidence item points to
 INDICATES = ("ai", "camera", "edited", "info")
 AI_VERDICTS = ("claimed", "likely", "unknown")
+CAMERA_VERDICTS = ("likely", "possible", "unknown")
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,9 @@ class ProvenanceEvidence:
     ``strength``: ``claimed`` (the file declares it), ``strong`` (a detection that rarely fires
     by chance), ``moderate``, ``weak`` (consistent with, far from conclusive).
     ``indicates``: ``ai``, ``camera``, ``edited`` or ``info``. ``field`` names the metadata
-    field or check. ``detail`` never contains an embedded prompt.
+    field or check. ``detail`` says in plain words what was seen and what it means; it never
+    contains an embedded prompt. Camera-original items (``ProvenanceResult.camera_evidence``)
+    have the kinds ``makernote``, ``thumbnail``, ``quantization``, ``exif`` and ``geometry``.
     """
 
     kind: str
@@ -169,15 +180,22 @@ class ProvenanceResult:
 
     ``prompt`` and ``negative_prompt`` are kept for the text guard; ``to_dict`` leaves them out
     unless ``include_prompt`` is set, so reviewers see them only on demand.
+    ``camera_original`` and ``camera_reason``: the camera-original verdict and why (see the
+    module docstring); ``camera_evidence``: its own items (maker notes, EXIF dates and sizes,
+    JPEG tables, the thumbnail, generator-typical sizes), kept apart from ``evidence`` so that
+    what bears on AI generation reads as before.
     """
 
     ai_generated: str = "unknown"
+    camera_original: str = "unknown"
+    camera_reason: str = ""
     camera_claimed: bool = False
     generator: str | None = None
     model: str | None = None
     prompt: str | None = None
     negative_prompt: str | None = None
     evidence: tuple[ProvenanceEvidence, ...] = ()
+    camera_evidence: tuple[ProvenanceEvidence, ...] = ()
     c2pa: C2paInfo | None = None
     remote_manifest_url: str | None = None
     watermark: WatermarkCheck | None = None
@@ -194,12 +212,15 @@ class ProvenanceResult:
     def to_dict(self, include_prompt: bool = False) -> JSONObject:
         data: JSONObject = {
             "ai_generated": self.ai_generated,
+            "camera_original": self.camera_original,
+            "camera_reason": self.camera_reason,
             "camera_claimed": self.camera_claimed,
             "generator": self.generator,
             "model": self.model,
             "has_prompt": self.has_prompt,
             "summary": self.summary(),
             "evidence": [e.to_dict() for e in self.evidence],
+            "camera_evidence": [e.to_dict() for e in self.camera_evidence],
             "c2pa": self.c2pa.to_dict() if self.c2pa else None,
             "remote_manifest_url": self.remote_manifest_url,
             "watermark": self.watermark.to_dict() if self.watermark else None,

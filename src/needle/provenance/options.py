@@ -41,6 +41,10 @@ class ProvenanceOptions:
     image, as the reference does). ``c2pa_trust_anchors``: PEM text of trust anchors; without
     it every C2PA signer is ``untrusted``. The size and pixel limits of any decode are
     ``examine``'s ``limits``, the same ``needle.media.Limits`` as the scan's.
+    ``camera``: read camera-original evidence (EXIF consistency, maker notes, JPEG tables,
+    the EXIF thumbnail; ``needle.provenance.camera``). ``camera_tables``: path of a TOML file
+    of JPEG quantisation tables to add to the shipped ones (the format of
+    ``needle/provenance/data/jpeg_tables.toml``; every entry cites its source).
     """
 
     c2pa: bool = True
@@ -51,6 +55,8 @@ class ProvenanceOptions:
     decode_max_pixels: int = DECODE_MAX_PIXELS
     decode_side_multiple: int = DECODE_SIDE_MULTIPLE
     stealth_max_pixels: int = STEALTH_MAX_PIXELS
+    camera: bool = True
+    camera_tables: str | None = None
 
     def keeps_pixels(self, fmt: str, width: int, height: int) -> bool:
         """Whether a scan should keep this file's full-resolution pixels from its one decode

@@ -14,12 +14,15 @@ check of one file. Out: a ``ProvenanceResult``.
   model family when nothing else does.
 * A ``partial`` watermark reading is kept in ``watermark`` but is not evidence: it happens by
   chance on about one unmarked image in ten.
+* ``camera_original``: ``needle.provenance.camera.camera_verdict`` over the evidence and the
+  camera-original items (kept apart in ``camera_evidence``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from needle.provenance.camera import camera_verdict
 from needle.provenance.exif import ExifText
 from needle.provenance.model import (
     C2paInfo,
@@ -48,6 +51,7 @@ class Findings:
     jumbf_missing_reference: str | None = None
     generators: list[GeneratorFinding] = field(default_factory=list)
     watermark: WatermarkCheck | None = None
+    camera: list[ProvenanceEvidence] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -174,24 +178,35 @@ def assemble(found: Findings) -> ProvenanceResult:
     """The verdict, its evidence and a one-line headline."""
     evidence, camera_claimed, c2pa_agent = _evidence(found)
     verdict = _verdict(evidence)
+    camera, camera_reason = camera_verdict([*evidence, *found.camera])
     records = [g for g in found.generators if g.kind != "software"]
     chosen = next((g for g in records if g.prompt or g.model), records[0] if records else None)
+    headline = _headline(verdict, camera_claimed, evidence, chosen, found, c2pa_agent)
+    if camera != "unknown":
+        headline = "; ".join(
+            p for p in (headline, f"camera original {camera}: {camera_reason}") if p
+        )
+    elif not headline and any(e.indicates == "camera" for e in found.camera):
+        headline = f"provenance unknown: no AI-generation evidence; camera original unknown: {camera_reason}"
     generator, model = _names(found, chosen, c2pa_agent)
     return ProvenanceResult(
         ai_generated=verdict,
+        camera_original=camera,
+        camera_reason=camera_reason,
         camera_claimed=camera_claimed,
         generator=generator,
         model=model,
         prompt=chosen.prompt if chosen is not None else None,
         negative_prompt=chosen.negative_prompt if chosen is not None else None,
         evidence=tuple(evidence),
+        camera_evidence=tuple(found.camera),
         c2pa=found.c2pa,
         remote_manifest_url=found.c2pa.remote_url if found.c2pa is not None else None,
         watermark=found.watermark,
         settings=dict(chosen.settings) if chosen is not None else {},
         format=found.format,
         errors=tuple(found.errors),
-        headline=_headline(verdict, camera_claimed, evidence, chosen, found, c2pa_agent),
+        headline=headline,
     )
 
 
