@@ -20,16 +20,21 @@ The rules, in short (docs/assessment.md has them in full, with the defaults):
 Provenance never lowers a priority: AI-generated sexualised images of minors are illegal
 material too. It orders files within a priority: files that claim to come from a camera
 first, then unknown provenance, then AI-generated ones, so likely-real children are looked
-for first.
+for first. An AI-image detector's ``ai_image`` score counts as AI evidence only when the policy
+holds a calibration of that exact model (``needle eval ai``) and the score reaches its
+threshold; otherwise it is recorded as not used, and a score below the threshold is never
+evidence of a real photo.
 
 Modules: ``policy`` (thresholds, ``Priority``, the TOML file), ``protocols`` (what is read
-from other stages), ``rules`` (``assess``), ``assessment`` (``Assessment``, ``Reason``).
+from other stages), ``rules`` (``assess``), ``assessment`` (``Assessment``, ``Reason``),
+``calibration`` (AI-image detector calibrations and what a score is worth with them).
 This package loads no model and imports no other stage.
 """
 
 from __future__ import annotations
 
 from needle.assess.assessment import Assessment, Reason
+from needle.assess.calibration import AiImageCalibration, load_calibration
 from needle.assess.policy import (
     DEFAULT_POLICY,
     EXPLICIT_POSSIBLE,
@@ -56,6 +61,7 @@ __all__ = [
     "EXPLICIT_REVIEW",
     "MINOR_POSSIBLE",
     "MINOR_REVIEW",
+    "AiImageCalibration",
     "Assessment",
     "AssessmentPolicy",
     "ClassificationLike",
@@ -67,5 +73,6 @@ __all__ = [
     "Reason",
     "ScoreRule",
     "assess",
+    "load_calibration",
     "load_policy",
 ]

@@ -23,9 +23,9 @@ class Reason:
     """One finding behind a priority.
 
     ``kind`` is ``match``, ``visual``, ``score``, ``guard``, ``unavailable`` or
-    ``provenance``; ``priority`` is what this finding alone is worth (provenance reasons are
-    ``none``: they order, never raise); ``evidence`` holds the numbers, thresholds and model
-    names the text was made from.
+    ``provenance`` (metadata, and AI-image detector scores); ``priority`` is what this finding
+    alone is worth (provenance reasons are ``none``: they order, never raise); ``evidence``
+    holds the numbers, thresholds and model names the text was made from.
     """
 
     text: str

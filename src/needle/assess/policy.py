@@ -17,6 +17,10 @@ their own)::
     priority = "high"
     classifier = "acme"             # optional: only this classifier's score
 
+    # calibrations written by `needle eval ai` (paths relative to this file): an AI-image
+    # detector's score is used only with a calibration of that exact model
+    ai_image_calibration = "calibration/cf.json"     # or a list of paths
+
 The defaults are not calibrated on abuse material (needle's authors have none and want none):
 they are where each model says "more likely than not", with a lower "possible" band under
 them. Measure the models on your own labelled data with ``needle eval explicit`` and
@@ -31,6 +35,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from needle.assess.calibration import AiImageCalibration, load_calibration
 from needle.config import read_toml, table
 from needle.errors import ConfigError
 from needle.jsonvalue import JSONObject
@@ -160,7 +165,12 @@ class AssessmentPolicy:
     #: score names read as "explicit" and as "minor likelihood" from any classifier
     explicit_scores: tuple[str, ...] = ("explicit",)
     minor_scores: tuple[str, ...] = ("minor_likelihood",)
+    #: score names read as an AI-image detector's probability that the image is generated
+    ai_image_scores: tuple[str, ...] = ("ai_image",)
     score_rules: tuple[ScoreRule, ...] = field(default=())
+    #: calibrations of AI-image detectors (``needle eval ai``); in the TOML file, the path of
+    #: one calibration file or a list of them. Without one, a detector's score is not used.
+    ai_image_calibration: tuple[AiImageCalibration, ...] = field(default=())
     #: where the policy came from, for the record ("defaults" or a file path)
     source: str = "defaults"
 
@@ -173,7 +183,11 @@ class AssessmentPolicy:
             raise ConfigError("minor_possible must not be above minor_review")
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], source: str = "mapping") -> AssessmentPolicy:
+    def from_mapping(
+        cls, data: Mapping[str, Any], source: str = "mapping", base_dir: Path | None = None
+    ) -> AssessmentPolicy:
+        """A policy from a mapping (a ``policy`` table, or the keys themselves); calibration
+        paths are relative to ``base_dir`` (the policy file's folder)."""
         found: Mapping[str, Any] = table(dict(data), "policy", "assessment policy")
         if "policy" not in data:  # a file of its own: a shared file's other tables are not ours
             found = {k: v for k, v in found.items() if k != "classifiers"}
@@ -194,7 +208,9 @@ class AssessmentPolicy:
                         "score_rules must be an array of tables ([[policy.score_rules]])"
                     )
                 values[key] = tuple(ScoreRule.from_mapping(rule) for rule in value)
-            elif key in ("explicit_scores", "minor_scores"):
+            elif key == "ai_image_calibration":
+                values[key] = _calibrations(value, base_dir)
+            elif key in ("explicit_scores", "minor_scores", "ai_image_scores"):
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise ConfigError(f"{key} must be a list of score names")
                 values[key] = tuple(value)
@@ -213,11 +229,29 @@ class AssessmentPolicy:
                 out[f.name] = value.label
             elif f.name == "score_rules":
                 out[f.name] = [rule.to_dict() for rule in self.score_rules]
+            elif f.name == "ai_image_calibration":
+                out[f.name] = [k.summary() for k in self.ai_image_calibration]
             elif isinstance(value, tuple):
                 out[f.name] = list(value)
             elif isinstance(value, str | int | float):
                 out[f.name] = value
         return out
+
+
+def _calibrations(value: Any, base_dir: Path | None) -> tuple[AiImageCalibration, ...]:
+    paths = [value] if isinstance(value, str) else value
+    if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
+        raise ConfigError(
+            "ai_image_calibration must be the path of a calibration file (from `needle eval "
+            "ai`) or a list of them"
+        )
+    found = []
+    for text in paths:
+        path = Path(text).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        found.append(load_calibration(path))
+    return tuple(found)
 
 
 DEFAULT_POLICY = AssessmentPolicy()
@@ -228,4 +262,6 @@ def load_policy(path: str | Path | None) -> AssessmentPolicy:
     if path is None:
         return DEFAULT_POLICY
     data = read_toml(path, "assessment policy")
-    return AssessmentPolicy.from_mapping(data, source=str(Path(path)))
+    return AssessmentPolicy.from_mapping(
+        data, source=str(Path(path)), base_dir=Path(path).resolve().parent
+    )

@@ -12,7 +12,8 @@ and ``build(options, *, name, base_dir)``):
 ======== ============================================================================
 nudenet  explicit-content detector (NudeNet 320n): ``explicit``, exposed regions, faces
 age      faces (dlib HOG + the faces above) and apparent age (age-v1): ``minor_likelihood``
-onnx     any ONNX image classifier described by a config (model, size, normalisation, labels)
+onnx     any ONNX image classifier described by a config (model, size, normalisation, labels),
+         an AI-image detector among them (``ai_image_label``: docs/ai-detectors.md)
 http     a classifier behind an HTTP endpoint (image bytes or hash in, JSON scores out)
 ======== ============================================================================
 
@@ -45,6 +46,7 @@ classifier type. Measuring classifiers on labelled data is ``needle.eval``'s job
 from __future__ import annotations
 
 from needle.classify.base import (
+    AI_IMAGE_SCORE,
     WORKING_SIZE,
     Box,
     Classification,
@@ -64,6 +66,7 @@ from needle.classify.runner import (
 )
 
 __all__ = [
+    "AI_IMAGE_SCORE",
     "DEFAULT_CLASSIFIERS",
     "WORKING_SIZE",
     "Box",

@@ -5,6 +5,17 @@ bytes and hashes), plus the results of the classifiers that ran before it on the
 Out: one ``Classification`` per image: named scores in ``[0, 1]`` with the model name and
 version, the regions and faces the model found, or the reason it could not run.
 
+Score kinds the assessment reads by name (a classifier may report others; score rules in the
+assessment policy give those a meaning):
+
+- ``explicit`` (``EXPLICIT_SCORE``): how likely the image is sexually explicit;
+- ``minor_likelihood`` (``MINOR_SCORE``): how likely the most minor-looking face is under 18,
+  per face on ``Face`` and the image's maximum in ``scores``;
+- ``ai_image`` (``AI_IMAGE_SCORE``): a pixel-level detector's probability that the image is
+  AI-generated. It is used only with a calibration of that exact model (matched by
+  ``Classification.model_sha256``) measured on the organisation's own files
+  (docs/ai-detectors.md).
+
 Classifiers never decide priority (that is ``needle.assess``), and never raise for one bad
 image: a failure becomes a ``Classification`` whose ``unavailable`` says why.
 
@@ -32,6 +43,9 @@ from needle.jsonvalue import JSONObject, JSONValue
 from needle.media.image import DecodedImage
 
 __all__ = [
+    "AI_IMAGE_SCORE",
+    "EXPLICIT_SCORE",
+    "MINOR_SCORE",
     "WORKING_SIZE",
     "Box",
     "Classification",
@@ -42,6 +56,12 @@ __all__ = [
     "Sample",
     "iou",
 ]
+
+
+#: score names with a meaning of their own in the assessment (see the module docstring)
+EXPLICIT_SCORE = "explicit"
+MINOR_SCORE = "minor_likelihood"
+AI_IMAGE_SCORE = "ai_image"
 
 
 class Box(NamedTuple):
@@ -149,7 +169,9 @@ class Classification:
     detector's floor below which a region is not reported), kept as evidence. When the model
     could not run, ``unavailable`` says why and ``scores`` is empty; when a configured gate
     told it not to look (the age model on images that are not even possibly explicit),
-    ``skipped`` says so and ``scores`` is empty too.
+    ``skipped`` says so and ``scores`` is empty too. ``model_sha256`` is the SHA-256 of the
+    model file when the classifier runs a local one (the ``onnx`` type): a calibration names
+    the exact model it was measured on, and the assessment matches it by this digest.
     """
 
     classifier: str
@@ -162,6 +184,7 @@ class Classification:
     unavailable: str | None = None
     #: why the classifier chose not to look at this image (a configured gate), or None
     skipped: str | None = None
+    model_sha256: str | None = None
 
     @property
     def available(self) -> bool:
@@ -189,6 +212,7 @@ class Classification:
             "thresholds": dict(self.thresholds),
             "unavailable": self.unavailable,
             "skipped": self.skipped,
+            "model_sha256": self.model_sha256,
         }
 
 

@@ -12,6 +12,7 @@ config's ``labels``. The config file (TOML; paths relative to it)::
     labels = ["benign", "csam"]     # required: one name per output column
     input_size = [224, 224]         # width, height; default: the model's own fixed size
     resize = "stretch"              # or "letterbox" (pad right/bottom), "center-crop"
+    interpolation = "bilinear"      # or "bicubic" (CLIP's), "nearest"
     layout = "NCHW"                 # or "NHWC"
     channel_order = "RGB"           # or "BGR"
     scale = 0.00392156862745098     # pixel * scale, then (x - mean) / std, per channel
@@ -20,6 +21,14 @@ config's ``labels``. The config file (TOML; paths relative to it)::
     activation = "none"             # the outputs are probabilities; or "softmax", "sigmoid"
     model_name = "acme"             # how reasons name it; default: the file's stem
     version = "3.0"                 # default: first 12 hex digits of the file's sha256
+    ai_image_label = "generated"    # optional: this label's probability is also reported
+                                    # as the ``ai_image`` score (an AI-image detector)
+
+An AI-image detector is configured like any other model, with ``ai_image_label`` naming the
+output that is the probability of "generated" (a single-logit model: ``labels =
+["generated"]`` and ``activation = "sigmoid"``); docs/ai-detectors.md has worked examples.
+Each result carries the model file's SHA-256 (``Classification.model_sha256``), computed once
+per process, so that a calibration is only ever applied to the model it was measured on.
 
 Nothing is fetched: the model is a local file the user gives.
 """
@@ -37,7 +46,7 @@ import numpy as np
 from PIL import Image
 
 from needle.classify._runtime import DEFAULT_THREADS, LazySession, onnx_session
-from needle.classify.base import Classification, Sample
+from needle.classify.base import AI_IMAGE_SCORE, Classification, Sample
 from needle.config import read_toml
 from needle.errors import ConfigError
 
@@ -46,6 +55,11 @@ __all__ = ["OnnxClassifier", "OnnxConfig", "OnnxPlugin", "load_onnx_config"]
 #: images per onnxruntime call
 MAX_BATCH = 16
 _RESIZE = ("stretch", "letterbox", "center-crop")
+_INTERPOLATION = {
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "nearest": Image.Resampling.NEAREST,
+}
 _ACTIVATIONS = ("none", "softmax", "sigmoid")
 #: rounding slack when checking that outputs already are probabilities
 _PROBABILITY_SLACK = 1e-3
@@ -57,6 +71,7 @@ class OnnxConfig:
     labels: tuple[str, ...]
     input_size: tuple[int, int] | None = None
     resize: str = "stretch"
+    interpolation: str = "bilinear"
     layout: str = "NCHW"
     channel_order: str = "RGB"
     scale: float = 1 / 255
@@ -68,6 +83,8 @@ class OnnxConfig:
     input_name: str | None = None
     output_name: str | None = None
     threads: int = DEFAULT_THREADS
+    #: the label whose probability is also reported as the ``ai_image`` score
+    ai_image_label: str | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], base_dir: Path | None = None) -> OnnxConfig:
@@ -104,6 +121,7 @@ class OnnxConfig:
             labels=tuple(labels),
             input_size=size,
             resize=str(data.get("resize", "stretch")),
+            interpolation=str(data.get("interpolation", "bilinear")).lower(),
             layout=str(data.get("layout", "NCHW")).upper(),
             channel_order=str(data.get("channel_order", "RGB")).upper(),
             scale=float(data.get("scale", 1 / 255)),
@@ -115,9 +133,20 @@ class OnnxConfig:
             input_name=data.get("input_name"),
             output_name=data.get("output_name"),
             threads=int(data.get("threads", DEFAULT_THREADS)),
+            ai_image_label=(
+                None if data.get("ai_image_label") is None else str(data["ai_image_label"])
+            ),
         )
         if cfg.resize not in _RESIZE:
             raise ConfigError(f"onnx `resize` must be one of {', '.join(_RESIZE)}")
+        if cfg.interpolation not in _INTERPOLATION:
+            raise ConfigError(f"onnx `interpolation` must be one of {', '.join(_INTERPOLATION)}")
+        if cfg.ai_image_label is not None and cfg.ai_image_label not in cfg.labels:
+            raise ConfigError(
+                f"onnx `ai_image_label` {cfg.ai_image_label!r} is not one of the `labels` "
+                f"({', '.join(cfg.labels)}): name the output that is the probability of "
+                '"generated"'
+            )
         if cfg.activation not in _ACTIVATIONS:
             raise ConfigError(f"onnx `activation` must be one of {', '.join(_ACTIVATIONS)}")
         if cfg.layout not in ("NCHW", "NHWC"):
@@ -146,7 +175,7 @@ def load_onnx_config(path: str | Path, overrides: Mapping[str, Any] | None = Non
     return OnnxConfig.from_mapping(merged, file.resolve().parent)
 
 
-def _sha256_prefix(path: Path) -> str:
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     try:
         with path.open("rb") as f:
@@ -154,7 +183,7 @@ def _sha256_prefix(path: Path) -> str:
                 digest.update(chunk)
     except OSError as exc:
         raise ConfigError(f"cannot read model {path}: {exc.strerror or exc}") from None
-    return digest.hexdigest()[:12]
+    return digest.hexdigest()
 
 
 class OnnxClassifier(LazySession):
@@ -166,7 +195,15 @@ class OnnxClassifier(LazySession):
         self.config = config
         self.name = name
         self.model = config.model_name or config.model.stem
-        self.version = config.version or _sha256_prefix(config.model)
+        self._model_sha256: str | None = None
+        self.version = config.version or self.model_sha256[:12]
+
+    @property
+    def model_sha256(self) -> str:
+        """The model file's SHA-256, read once (and carried to worker processes)."""
+        if self._model_sha256 is None:
+            self._model_sha256 = _sha256(self.config.model)
+        return self._model_sha256
 
     @classmethod
     def from_file(cls, path: str | Path, *, name: str | None = None) -> OnnxClassifier:
@@ -202,6 +239,8 @@ class OnnxClassifier(LazySession):
         session = self.session
         tensors = [self._prepare(sample.image.image) for sample in batch]
         step = 1 if self._batch_one else MAX_BATCH
+        digest = self.model_sha256
+        generated = self.config.ai_image_label
         results: list[Classification] = []
         for start in range(0, len(tensors), step):
             chunk = np.stack(tensors[start : start + step])
@@ -209,28 +248,35 @@ class OnnxClassifier(LazySession):
             probabilities = self._probabilities(np.asarray(raw, dtype=np.float64), len(chunk))
             for row in probabilities:
                 scores = {label: float(v) for label, v in zip(self.config.labels, row, strict=True)}
-                results.append(Classification(self.name, self.model, self.version, scores=scores))
+                if generated is not None:
+                    scores[AI_IMAGE_SCORE] = scores[generated]
+                results.append(
+                    Classification(
+                        self.name, self.model, self.version, scores=scores, model_sha256=digest
+                    )
+                )
         return results
 
     def _prepare(self, image: Image.Image) -> np.ndarray:
         cfg = self.config
         tw, th = self._size
+        method = _INTERPOLATION[cfg.interpolation]
         if cfg.resize == "stretch":
-            image = image.resize((tw, th), Image.Resampling.BILINEAR, reducing_gap=3.0)
+            image = image.resize((tw, th), method, reducing_gap=3.0)
         elif cfg.resize == "center-crop":
             scale = max(tw / image.width, th / image.height)
             size = (
                 max(tw, math.ceil(image.width * scale)),
                 max(th, math.ceil(image.height * scale)),
             )
-            image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+            image = image.resize(size, method, reducing_gap=3.0)
             left, top = (image.width - tw) // 2, (image.height - th) // 2
             image = image.crop((left, top, left + tw, top + th))
         else:  # letterbox: keep the aspect ratio, pad right and bottom with black
             scale = min(tw / image.width, th / image.height)
             size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
             canvas = Image.new("RGB", (tw, th))
-            canvas.paste(image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
+            canvas.paste(image.resize(size, method, reducing_gap=3.0))
             image = canvas
         pixels: np.ndarray = np.asarray(image, dtype=np.float32)
         if cfg.channel_order == "BGR":

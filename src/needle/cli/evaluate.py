@@ -19,6 +19,7 @@ app = typer.Typer(
 #: evaluation name -> module exposing ``command``, or ``module:function``
 EVALS: dict[str, str] = {
     "age": "needle.cli.eval_models:age",
+    "ai": "needle.cli.eval_ai",
     "explicit": "needle.cli.eval_models:explicit",
     "guard": "needle.cli.eval_guard",
 }
