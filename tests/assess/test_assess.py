@@ -68,6 +68,8 @@ class Provenance:
     model: str | None = None
     evidence: tuple[object, ...] = ()
     text: str = "no provenance evidence"
+    camera_original: str = "unknown"
+    camera_reason: str = ""
 
     def summary(self) -> str:
         return self.text
@@ -289,6 +291,21 @@ def test_camera_claims_come_first() -> None:
     result = assess(classifications=found, provenance=CAMERA)
     assert (result.priority, result.order) == (HIGH, 0)
     assert result.reasons[-1].text.startswith("claims to come from a camera: EXIF camera Canon")
+
+
+def test_camera_original_evidence_comes_first_and_says_why() -> None:
+    found = [explicit(0.9), aged(CHILD)]
+    original = Provenance(camera_original="likely", camera_reason="maker note, thumbnail")
+    result = assess(classifications=found, provenance=original)
+    assert (result.priority, result.order) == (HIGH, 0)
+    assert result.reasons[-1].text.startswith("camera original likely (maker note, thumbnail)")
+    assert result.reasons[-1].evidence["camera_original"] == "likely"
+    both = Provenance(camera_claimed=True, text="EXIF camera", camera_original="possible")
+    text = assess(classifications=found, provenance=both).reasons[-1].text
+    assert text.startswith("claims to come from a camera: EXIF camera; camera original possible")
+    # "unknown" proves nothing: no reason, no change of order
+    unknown = assess(classifications=found, provenance=Provenance(camera_original="unknown"))
+    assert unknown.order == 1 and [r.kind for r in unknown.reasons] == ["visual"]
 
 
 def test_unknown_provenance_adds_nothing() -> None:

@@ -9,7 +9,9 @@ an ``AssessmentPolicy``. Out: an ``Assessment``. The steps of ``assess``, one fu
 4. text-guard results for text attached to the file (``_guard_reasons``), corroborated or not
    by the image;
 5. classifiers that could not run;
-6. provenance (``_provenance``): never raises a priority, only orders files within one.
+6. AI-image detectors (``needle.assess.calibration``): a score is used only with a calibration
+   of that model on file, and then, like provenance, only orders;
+7. provenance (``_provenance``): never raises a priority, only orders files within one.
 
 docs/assessment.md explains each rule with its default threshold.
 """
@@ -20,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from needle.assess.assessment import ORDER_AI, ORDER_CAMERA, ORDER_UNKNOWN, Assessment, Reason
+from needle.assess.calibration import AiImageFinding, ai_image_findings
 from needle.assess.policy import DEFAULT_POLICY, AssessmentPolicy, Priority
 from needle.assess.protocols import (
     ClassificationLike,
@@ -73,8 +76,11 @@ def assess(
         if c.unavailable is not None
     ]
     priority = max((r.priority for r in reasons), default=Priority.NONE)
-    order, context = _provenance(provenance, priority)
+    detectors = ai_image_findings(available, policy.ai_image_scores, policy.ai_image_calibration)
+    detected = any(f.above for f in detectors)
+    order, context = _provenance(provenance, priority, detected)
     reasons += context
+    reasons += _detector_reasons(detectors, priority, explain=not context)
     reasons.sort(key=lambda r: -int(r.priority))  # stable: rule order within a priority
     return Assessment(priority, tuple(reasons), order, visual.score, policy.source)
 
@@ -329,27 +335,74 @@ def _guard_reasons(
     return reasons
 
 
-def _provenance(provenance: ProvenanceLike | None, priority: Priority) -> tuple[int, list[Reason]]:
+#: what an AI-generated file of medium priority and above is told about its priority
+_STAYS = (
+    "; stays {priority}: sexualised images of minors are illegal material whether generated "
+    "or not; reviewed after likely-real files of this priority"
+)
+
+
+def _detector_reasons(
+    findings: list[AiImageFinding], priority: Priority, *, explain: bool
+) -> list[Reason]:
+    """Reasons for AI-image detector scores; ``explain``: no provenance reason explains the
+    file's place in the queue, so the first score above its threshold does."""
+    reasons = []
+    for finding in findings:
+        text = finding.text
+        if finding.above and explain and priority >= Priority.MEDIUM:
+            text += _STAYS.format(priority=priority.label)
+            explain = False
+        reasons.append(Reason(text, "provenance", Priority.NONE, finding.evidence))
+    return reasons
+
+
+def _provenance(
+    provenance: ProvenanceLike | None, priority: Priority, detected: bool = False
+) -> tuple[int, list[Reason]]:
+    """The review order within the priority and the provenance reason. ``detected``: a
+    calibrated AI-image detector is above its threshold, which counts as AI evidence."""
     if provenance is None:
-        return ORDER_UNKNOWN, []
+        return (ORDER_AI if detected else ORDER_UNKNOWN), []
     summary = provenance.summary()
+    original = getattr(provenance, "camera_original", "unknown")
     evidence: JSONObject = {
         "ai_generated": provenance.ai_generated,
         "camera_claimed": bool(provenance.camera_claimed),
+        "camera_original": original,
         "generator": provenance.generator,
         "model": provenance.model,
     }
     if provenance.ai_generated in ("claimed", "likely"):
         text = f"AI-generated ({provenance.ai_generated}): {summary}"
         if priority >= Priority.MEDIUM:
-            text += (
-                f"; stays {priority.label}: sexualised images of minors are illegal material "
-                "whether generated or not; reviewed after likely-real files of this priority"
-            )
+            text += _STAYS.format(priority=priority.label)
         return ORDER_AI, [Reason(text, "provenance", Priority.NONE, evidence)]
-    if provenance.camera_claimed:
-        text = f"claims to come from a camera: {summary}"
+    camera = provenance.camera_claimed or original in ("likely", "possible")
+    if camera and detected:
+        # AI evidence outweighs camera evidence, as a generator's own metadata does
+        text = (
+            f"{_camera_text(provenance, original, summary)}; but a calibrated AI-image "
+            "detector says likely AI-generated"
+        )
+        if priority >= Priority.MEDIUM:
+            text += _STAYS.format(priority=priority.label)
+        return ORDER_AI, [Reason(text, "provenance", Priority.NONE, evidence)]
+    if camera:
+        text = _camera_text(provenance, original, summary)
         if priority >= Priority.MEDIUM:
             text += "; reviewed before other files of this priority (may show a real child)"
         return ORDER_CAMERA, [Reason(text, "provenance", Priority.NONE, evidence)]
-    return ORDER_UNKNOWN, []
+    return (ORDER_AI if detected else ORDER_UNKNOWN), []
+
+
+def _camera_text(provenance: ProvenanceLike, original: str, summary: str) -> str:
+    """What the camera evidence says: the file's own claim, and the camera-original verdict
+    from its encoding and EXIF (``likely``/``possible``; ``unknown`` proves nothing)."""
+    parts = []
+    if provenance.camera_claimed:
+        parts.append(f"claims to come from a camera: {summary}")
+    if original in ("likely", "possible"):
+        why = getattr(provenance, "camera_reason", "")
+        parts.append(f"camera original {original}" + (f" ({why})" if why else ""))
+    return "; ".join(parts)
