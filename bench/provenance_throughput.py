@@ -17,7 +17,7 @@ Data (written once under bench/out/provenance/ and reused):
 Measured in one process, one file at a time, each set three times (best run kept):
 
 1. baseline: the scan's per-file work today, ``needle.pipeline.worker.compute_file`` (read,
-   md5/sha1/sha256, decode with JPEG draft at 512 px, PDQ with dihedrals);
+   md5/sha1/sha256, decode with a JPEG draft at PDQ's 256-pixel short side, PDQ with dihedrals);
 2. provenance as the scan would call it: ``examine(data, image=<the scan's decoded image>)``;
 3. provenance alone as ``needle provenance`` calls it: ``examine(data)``;
 4. the pieces: watermark check per size, a C2PA read, metadata only (``watermark="never"``);
