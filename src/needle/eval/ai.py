@@ -39,7 +39,7 @@ from needle.assess.calibration import AiImageCalibration, BandFigures
 from needle.classify import run_classifiers
 from needle.classify.base import AI_IMAGE_SCORE, WORKING_SIZE, Classifier, Sample
 from needle.errors import ConfigError, MediaError
-from needle.eval.models import roc_auc
+from needle.eval.models import label_text, roc_auc
 from needle.jsonvalue import JSONObject, JSONValue
 from needle.media import DEFAULT_LIMITS, Limits, decode_image
 from needle.media.image import DecodedImage
@@ -130,12 +130,7 @@ class AiReport:
 def read_labels(path: str | Path) -> tuple[list[AiLabel], list[str]]:
     """The usable lines of a labels file and the problems with the others."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {file}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = label_text(file)
     base = file.resolve().parent
     rows: list[AiLabel] = []
     problems: list[str] = []

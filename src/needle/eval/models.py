@@ -34,6 +34,7 @@ __all__ = [
     "Threshold",
     "evaluate_age",
     "evaluate_explicit",
+    "label_text",
     "read_labels",
     "roc_auc",
 ]
@@ -64,15 +65,22 @@ class LabelRow:
     line: int
 
 
-def read_labels(csv_path: str | Path, column: str) -> tuple[list[LabelRow], list[str]]:
-    """Rows of a ``path,<column>`` CSV with a header; problems are returned, not raised."""
-    file = Path(csv_path)
+def label_text(path: str | Path) -> str:
+    """A labels file's text (UTF-8, a byte-order mark allowed); a ``ConfigError`` saying why
+    when it cannot be read."""
+    file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        return file.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError(f"cannot read {file}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def read_labels(csv_path: str | Path, column: str) -> tuple[list[LabelRow], list[str]]:
+    """Rows of a ``path,<column>`` CSV with a header; problems are returned, not raised."""
+    file = Path(csv_path)
+    text = label_text(file)
     reader = csv.DictReader(text.splitlines())
     header = [h.strip().lower() for h in reader.fieldnames or []]
     if "path" not in header or column not in header:
