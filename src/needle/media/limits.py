@@ -42,6 +42,25 @@ class Limits:
     #: libjpeg-turbo's ``TJFLAG_LIMITSCANS`` level; real encoders write about 10.
     max_jpeg_scans: int = 500
 
+    # -- one video (needle.media.video) ---------------------------------------------------------
+    #: 6 hours. A video whose container declares a longer duration is refused before a frame
+    #: is decoded; one that does not say is stopped when a frame's time passes it. Films and
+    #: recorded streams run 1-3 hours; a 2-byte header can declare years.
+    max_video_seconds: float = 6 * 3600.0
+    #: 40,000,000 pixels a frame (8K UHD is 33.2 MP), from the stream's header before
+    #: decoding, and again for every decoded frame (the size may change mid-stream); the
+    #: decoder itself is told the same limit (FFmpeg ``max_pixels``). RGB at this size: 120 MB.
+    max_video_pixels: int = 40_000_000
+    #: 1,000,000 frames (9 h 15 min at 30 frames a second) decoded from one video; a
+    #: container that declares more is refused before decoding. A 16 x 16 video at 10,000
+    #: frames a second packs a million frames into 100 s and a few megabytes.
+    max_video_frames: int = 1_000_000
+    #: 15 minutes. Decoding (and hashing) one video may take this long; past it the video is
+    #: ``too-large``. Checked after every decoded frame: one frame of at most
+    #: ``max_video_pixels`` decodes in well under a second. One core decodes 1080p H.264 at
+    #: 200-500 frames a second, so this covers 1-2 hours of HD video.
+    max_video_decode_seconds: float = 900.0
+
     # -- one archive on disk, with the archives nested in it -----------------------------------
     #: 200:1. Bytes read out of an archive (nested ones included) may be at most this many
     #: times the archive file's size, and one zip member at most this many times its

@@ -1,0 +1,153 @@
+"""Comparing two vPDQ hashes: how much of each video is found in the other.
+
+In: two ``VpdqHash`` (a query and the video it is compared with) and the thresholds. Out: a
+``VpdqComparison``: the percentage of the query's frames found in the other video and of the
+other's found in the query, the frame counts they are percentages of, the thresholds used and
+whether that makes a match.
+
+The algorithm is the reference's (ThreatExchange ``vpdq/README.md``, python-threatexchange
+``extensions/vpdq/vpdq_brute_matcher.py``): each side's frames are made unique by hash (the
+first of equal hashes kept), then those of quality below the floor dropped; a frame counts
+as found when some frame of the other side is within the distance threshold (``<=``, as the
+README and python-threatexchange; the C++ ``matchTwoHash.cpp`` uses ``<``). Frame numbers
+and timestamps play no part: the frames are a bag of hashes. A side left with no frames
+matches nothing (0 %).
+
+Defaults are python-threatexchange's (``vpdq_util.py``), which HMA uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from needle.jsonvalue import JSONObject
+from needle.signals.vpdq import VpdqFeature, VpdqHash
+
+__all__ = [
+    "VPDQ_COMPARED_MATCH_PERCENT",
+    "VPDQ_DISTANCE_THRESHOLD",
+    "VPDQ_QUALITY_THRESHOLD",
+    "VPDQ_QUERY_MATCH_PERCENT",
+    "VpdqComparison",
+    "compare_vpdq",
+]
+
+VPDQ_DISTANCE_THRESHOLD = 31  # python-threatexchange vpdq_util.py: VPDQ_DISTANCE_THRESHOLD
+VPDQ_QUALITY_THRESHOLD = 50  # python-threatexchange vpdq_util.py: VPDQ_QUALITY_THRESHOLD
+#: python-threatexchange vpdq_util.py VPDQ_QUERY_MATCH_THRESHOLD_PERCENT: share of the query's
+#: frames that must be found in the other video
+VPDQ_QUERY_MATCH_PERCENT = 80.0
+#: python-threatexchange vpdq_util.py VPDQ_INDEX_MATCH_THRESHOLD_PERCENT: share of the other
+#: video's frames that must be found in the query (0: a query may be a clip of a longer video)
+VPDQ_COMPARED_MATCH_PERCENT = 0.0
+
+#: bytes of XOR'ed hashes held at once while counting (rows of the query at a time)
+_BLOCK_BYTES = 32 << 20
+
+
+@dataclass(frozen=True)
+class VpdqComparison:
+    """How two videos' vPDQ hashes compare, with the thresholds that decided it."""
+
+    query_match_percent: float  #: of the query's unique frames of quality >= the floor
+    compared_match_percent: float  #: of the compared video's unique frames of that quality
+    query_frames: int  #: the query's frames counted (unique, of quality >= the floor)
+    compared_frames: int
+    query_matched: int  #: of those, found within the distance in the other video
+    compared_matched: int
+    distance_threshold: int
+    quality_threshold: int
+    query_match_threshold: float
+    compared_match_threshold: float
+
+    @property
+    def is_match(self) -> bool:
+        """Both shares at or above their thresholds, and at least one frame found."""
+        return (
+            self.query_matched > 0
+            and self.query_match_percent >= self.query_match_threshold
+            and self.compared_match_percent >= self.compared_match_threshold
+        )
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "match": self.is_match,
+            "query_match_percent": round(self.query_match_percent, 2),
+            "compared_match_percent": round(self.compared_match_percent, 2),
+            "query_frames": self.query_frames,
+            "compared_frames": self.compared_frames,
+            "query_matched": self.query_matched,
+            "compared_matched": self.compared_matched,
+            "distance_threshold": self.distance_threshold,
+            "quality_threshold": self.quality_threshold,
+            "query_match_threshold": self.query_match_threshold,
+            "compared_match_threshold": self.compared_match_threshold,
+        }
+
+
+def _prepared(features: VpdqHash, quality: int) -> np.ndarray:
+    """Unique hashes (first kept) of quality >= ``quality``, as an N x 32 uint8 array."""
+    seen: set[str] = set()
+    kept: list[VpdqFeature] = []
+    for feature in features:
+        if feature.pdq in seen:
+            continue
+        seen.add(feature.pdq)
+        if feature.quality >= quality:
+            kept.append(feature)
+    raw = b"".join(bytes.fromhex(feature.pdq) for feature in kept)
+    return np.frombuffer(raw, dtype=np.uint8).reshape(len(kept), 32)
+
+
+def _found(a: np.ndarray, b: np.ndarray, distance: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of ``a`` have a row of ``b`` within ``distance``, and which of ``b`` of ``a``."""
+    a_found = np.zeros(len(a), dtype=bool)
+    b_found = np.zeros(len(b), dtype=bool)
+    if len(a) == 0 or len(b) == 0:
+        return a_found, b_found
+    rows = max(1, _BLOCK_BYTES // (32 * len(b)))
+    for start in range(0, len(a), rows):
+        block = a[start : start + rows]
+        near = np.bitwise_count(block[:, None, :] ^ b[None, :, :]).sum(axis=2, dtype=np.int32)
+        near = near <= distance
+        a_found[start : start + len(block)] = near.any(axis=1)
+        b_found |= near.any(axis=0)
+    return a_found, b_found
+
+
+def _percent(count: int, total: int) -> float:
+    return count * 100.0 / total if total else 0.0
+
+
+def compare_vpdq(
+    query: VpdqHash,
+    compared: VpdqHash,
+    *,
+    distance_threshold: int = VPDQ_DISTANCE_THRESHOLD,
+    quality_threshold: int = VPDQ_QUALITY_THRESHOLD,
+    query_match_threshold: float = VPDQ_QUERY_MATCH_PERCENT,
+    compared_match_threshold: float = VPDQ_COMPARED_MATCH_PERCENT,
+) -> VpdqComparison:
+    """Compare a query video's vPDQ with another's, as the reference's brute-force matcher.
+
+    Symmetric in the percentages: ``compare_vpdq(b, a)`` swaps the two shares. Each frame
+    pair is compared once.
+    """
+    a = _prepared(query, quality_threshold)
+    b = _prepared(compared, quality_threshold)
+    a_found, b_found = _found(a, b, distance_threshold)
+    query_matched, compared_matched = int(a_found.sum()), int(b_found.sum())
+    return VpdqComparison(
+        query_match_percent=_percent(query_matched, len(a)),
+        compared_match_percent=_percent(compared_matched, len(b)),
+        query_frames=len(a),
+        compared_frames=len(b),
+        query_matched=query_matched,
+        compared_matched=compared_matched,
+        distance_threshold=distance_threshold,
+        quality_threshold=quality_threshold,
+        query_match_threshold=query_match_threshold,
+        compared_match_threshold=compared_match_threshold,
+    )
