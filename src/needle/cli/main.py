@@ -43,6 +43,10 @@ VERBS: dict[str, Verb] = {
         "Scan folders and archives: known material first, then likely new material.",
     ),
     "hash": Verb("needle.cli.hash", "Print the hashes needle computes for each file."),
+    "compare": Verb(
+        "needle.cli.compare",
+        "Compare two videos, vPDQ files or images: how much of each is found in the other.",
+    ),
     "provenance": Verb(
         "needle.cli.provenance",
         "Show every provenance signal in each file, with its strength.",
