@@ -105,21 +105,46 @@ class ScanInterrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-@contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM stops a scan as Ctrl-C does: through the same clean-up, not mid-write."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class _Stopper:
+    """SIGTERM (and Ctrl-C) stop a scan through the same clean-up, never mid-write: while
+    records are being written (``writing()``) a signal is held and raised once the write is
+    done, so the batch is stored whole and the database is not left locked by a half-done
+    transaction."""
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
+    def __init__(self) -> None:
+        self.pending: int | None = None
+        self._writing = False
+
+    def _stop(self, signum: int, _frame: FrameType | None) -> None:
+        if self._writing:
+            self.pending = signum
+            return
         raise ScanInterrupted(signum)
 
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {
+            signum: signal.signal(signum, self._stop) for signum in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        self._writing = True
+        try:
+            yield
+        finally:
+            self._writing = False
+        if self.pending is not None:
+            signum, self.pending = self.pending, None
+            raise ScanInterrupted(signum)
 
 
 @contextmanager
@@ -210,9 +235,10 @@ def run_scan(
                 rows.append(assess_record(record, found, policy))
                 counts["errors"] += record.error is not None
                 counts["matched"] += bool(found)
-            store.add_records(job.id, rows)
-            counts["done"] += len(rows)
-            buffer.clear()
+            with stopper.writing():  # a stop asked for meanwhile is raised once this is done
+                store.add_records(job.id, rows)
+                counts["done"] += len(rows)
+                buffer.clear()
         last_flush = time.monotonic()
         if progress is not None:
             progress(
@@ -222,7 +248,8 @@ def run_scan(
                 )
             )  # fmt: skip
 
-    with _stop_on_sigterm(), _heartbeat(store, job.id):
+    stopper = _Stopper()
+    with stopper.installed(), _heartbeat(store, job.id):
         try:
             for record in results:
                 buffer.append(record)
