@@ -16,7 +16,9 @@ How, as the reference (ThreatExchange ``vpdq/cpp/vpdq/cpp/hashing``: ``filehashe
   ``downsample_width``/``height`` default to 0: no resize; BT.601, ``SWS_AREA``) and not
   turned by the display matrix (the reference never reads it);
 - PDQ of those full-resolution pixels (``pdq_hash_pixels``, the reference's arithmetic),
-  without dihedral variants or border trimming;
+  without dihedral variants or border trimming (``dihedral=True`` adds the 8 variants to
+  each feature's ``variants``, for searching mirrored or turned copies; the hash itself, the
+  text form and the dict stay the reference's);
 - the timestamp is ``frame / frame_rate`` (the stream's average rate, else its real base
   rate), not the frame's presentation time.
 
@@ -36,7 +38,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from needle.errors import MediaError, SignalFormatError
 from needle.jsonvalue import JSONObject, JSONValue
@@ -71,6 +73,9 @@ class VpdqFeature:
     quality: int
     pdq: str
     timestamp: float
+    #: the frame's dihedral PDQ variants ``(transform, hex)``, ``original`` first, when hashed
+    #: with ``dihedral=True`` (else empty); used only for searching, never written out
+    variants: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     def to_text(self) -> str:
         """The reference's line: ``frame,quality,pdq_hex,timestamp`` (3 decimals)."""
@@ -182,11 +187,16 @@ class VideoHashes:
         }
 
 
-def vpdq_features(frames: Iterable[DecodedFrame]) -> Iterator[VpdqFeature]:
-    """The PDQ of each decoded frame, as the reference's ``hashFrame`` computes it."""
+def vpdq_features(
+    frames: Iterable[DecodedFrame], *, dihedral: bool = False
+) -> Iterator[VpdqFeature]:
+    """The PDQ of each decoded frame, as the reference's ``hashFrame`` computes it;
+    ``dihedral`` also gives each feature its 8 dihedral ``variants``."""
     for frame in frames:
-        signal = pdq_hash_pixels(frame.rgb, dihedral=False, trim=False)
-        yield VpdqFeature(frame.number, signal.quality or 0, signal.value, frame.timestamp)
+        signal = pdq_hash_pixels(frame.rgb, dihedral=dihedral, trim=False)
+        yield VpdqFeature(
+            frame.number, signal.quality or 0, signal.value, frame.timestamp, signal.variants
+        )
 
 
 def video_md5(source: VideoSource) -> str:
@@ -208,6 +218,7 @@ def hash_video(
     source: VideoSource,
     *,
     seconds_per_hash: float = VPDQ_SECONDS_PER_HASH,
+    dihedral: bool = False,
     limits: Limits = DEFAULT_LIMITS,
     clock: Callable[[], float] = time.monotonic,
 ) -> VideoHashes:
@@ -215,12 +226,14 @@ def hash_video(
     within ``limits`` (``needle.media.video``), ``OptionalDependencyError`` without PyAV.
 
     ``seconds_per_hash``: one frame hashed every that many seconds (0: every frame).
+    ``dihedral``: also the 8 dihedral variants of each frame (``VpdqFeature.variants``), for
+    a query that may be a mirrored or turned copy (``needle.match.video``).
     """
     if seconds_per_hash < 0 or not math.isfinite(seconds_per_hash):
         raise ValueError(f"seconds_per_hash must be 0 or more, not {seconds_per_hash}")
     with open_video(source, limits=limits, clock=clock) as reader:
         frames = reader.frames(seconds_per_frame=seconds_per_hash, upright=False)
-        features = tuple(vpdq_features(frames))
+        features = tuple(vpdq_features(frames, dihedral=dihedral))
         return VideoHashes(
             video_md5=video_md5(source),
             info=reader.info,
