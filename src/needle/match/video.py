@@ -38,46 +38,28 @@ from needle.signals.vpdq_compare import (
     VPDQ_DISTANCE_THRESHOLD,
     VPDQ_QUALITY_THRESHOLD,
     VPDQ_QUERY_MATCH_PERCENT,
+    VpdqComparison,
+    unique_frames,
 )
 
 __all__ = ["VideoIndex", "VideoMatch"]
 
 
 @dataclass(frozen=True)
-class VideoMatch:
-    """How a query video compares with one banked video, with the thresholds that decided it.
-
-    Counts are of unique frames of quality at or above ``quality_threshold`` (as
-    ``VpdqComparison``). The time ranges are the first and last timestamps, in seconds, of
+class VideoMatch(VpdqComparison):
+    """How a query video compares with one banked video: ``VpdqComparison``'s counts, shares
+    and thresholds (counts of unique frames of quality at or above ``quality_threshold``),
+    the banked video's id, the nearest frame distance, and the time ranges, in seconds, of
     the matched frames: ``query_start .. query_end`` in the query, ``compared_start ..
     compared_end`` in the banked video.
     """
 
     video_id: str
-    query_matched: int  #: the query's frames found in the banked video
-    query_frames: int
-    compared_matched: int  #: the banked video's frames found in the query
-    compared_frames: int
-    query_match_percent: float
-    compared_match_percent: float
     best_distance: int  #: the smallest distance between a query frame (or variant) and a frame
     query_start: float
     query_end: float
     compared_start: float
     compared_end: float
-    distance_threshold: int
-    quality_threshold: int
-    query_match_threshold: float
-    compared_match_threshold: float
-
-    @property
-    def is_match(self) -> bool:
-        """Both shares at or above their thresholds, and at least one frame found."""
-        return (
-            self.query_matched > 0
-            and self.query_match_percent >= self.query_match_threshold
-            and self.compared_match_percent >= self.compared_match_threshold
-        )
 
     def to_dict(self) -> JSONObject:
         def t(value: float) -> float:
@@ -85,36 +67,11 @@ class VideoMatch:
 
         return {
             "video_id": self.video_id,
-            "match": self.is_match,
-            "query_match_percent": round(self.query_match_percent, 2),
-            "compared_match_percent": round(self.compared_match_percent, 2),
-            "query_frames": self.query_frames,
-            "compared_frames": self.compared_frames,
-            "query_matched": self.query_matched,
-            "compared_matched": self.compared_matched,
+            **super().to_dict(),
             "best_distance": self.best_distance,
             "query_range": [t(self.query_start), t(self.query_end)],
             "compared_range": [t(self.compared_start), t(self.compared_end)],
-            "distance_threshold": self.distance_threshold,
-            "quality_threshold": self.quality_threshold,
-            "query_match_threshold": self.query_match_threshold,
-            "compared_match_threshold": self.compared_match_threshold,
         }
-
-
-def _unique_frames(features: Iterable[VpdqFeature], quality: int) -> list[VpdqFeature]:
-    """Unique by hash (the first kept), then those of quality >= ``quality``: the order
-    ``vpdq_compare`` applies, so a low-quality first copy hides a later equal hash."""
-    seen: set[str] = set()
-    kept: list[VpdqFeature] = []
-    for feature in features:
-        key = feature.pdq.lower()
-        if key in seen:
-            continue
-        seen.add(key)
-        if feature.quality >= quality:
-            kept.append(feature)
-    return kept
 
 
 def _percent(count: int, total: int) -> float:
@@ -174,7 +131,7 @@ class VideoIndex:
             known.add(video_id)
             number = len(ids)
             ids.append(video_id)
-            frames = _unique_frames(features, quality_threshold)
+            frames = unique_frames(features, quality_threshold)
             counts.append(len(frames))
             for feature in frames:
                 raw += bytes.fromhex(feature.pdq)
@@ -226,7 +183,7 @@ class VideoIndex:
         ``distance`` above the index's ``threshold`` is refused (``ConfigError``), as recall
         could no longer be guaranteed.
         """
-        frames = _unique_frames(features, self._quality)
+        frames = unique_frames(features, self._quality)
         owner: list[int] = []
         hexes: list[str] = []
         for number, feature in enumerate(frames):

@@ -18,6 +18,7 @@ Defaults are python-threatexchange's (``vpdq_util.py``), which HMA uses.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,7 @@ __all__ = [
     "VPDQ_QUERY_MATCH_PERCENT",
     "VpdqComparison",
     "compare_vpdq",
+    "unique_frames",
 ]
 
 VPDQ_DISTANCE_THRESHOLD = 31  # python-threatexchange vpdq_util.py: VPDQ_DISTANCE_THRESHOLD
@@ -87,16 +89,25 @@ class VpdqComparison:
         }
 
 
-def _prepared(features: VpdqHash, quality: int) -> np.ndarray:
-    """Unique hashes (first kept) of quality >= ``quality``, as an N x 32 uint8 array."""
+def unique_frames(features: Iterable[VpdqFeature], quality: int) -> list[VpdqFeature]:
+    """The frames that count: unique by hash (the first kept), then those of quality >=
+    ``quality``, in that order, as python-threatexchange does (a low-quality first copy
+    hides a later equal hash)."""
     seen: set[str] = set()
     kept: list[VpdqFeature] = []
     for feature in features:
-        if feature.pdq in seen:
+        key = feature.pdq.lower()
+        if key in seen:
             continue
-        seen.add(feature.pdq)
+        seen.add(key)
         if feature.quality >= quality:
             kept.append(feature)
+    return kept
+
+
+def _prepared(features: VpdqHash, quality: int) -> np.ndarray:
+    """``unique_frames`` as an N x 32 uint8 array."""
+    kept = unique_frames(features, quality)
     raw = b"".join(bytes.fromhex(feature.pdq) for feature in kept)
     return np.frombuffer(raw, dtype=np.uint8).reshape(len(kept), 32)
 
