@@ -8,6 +8,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from PIL import Image
+
 __all__ = ["PHOTO_DIRS", "real_photos", "uptime", "write_section"]
 
 #: Debian's wallpaper packages (mate-backgrounds, gnome-backgrounds...), read as installed
@@ -46,3 +48,13 @@ def real_photos(suffixes: tuple[str, ...] = (".jpg", ".jpeg")) -> list[Path]:
                 p for p in folder.rglob("*") if p.suffix.lower() in suffixes and p.is_file()
             )
     return found
+
+
+def cut_sides(
+    image: Image.Image, left: float, top: float, right: float, bottom: float
+) -> Image.Image:
+    """``image`` with these fractions of its width or height cut off each side."""
+    w, h = image.size
+    return image.crop(
+        (round(w * left), round(h * top), w - round(w * right), h - round(h * bottom))
+    )

@@ -33,7 +33,7 @@ from PIL import Image, ImageOps
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _report import PHOTO_DIRS, real_photos, uptime, write_section  # noqa: E402
+from _report import PHOTO_DIRS, cut_sides, real_photos, uptime, write_section  # noqa: E402
 from needle.banks.from_media import entries_from_bytes  # noqa: E402
 from needle.banks.model import Bank, BankEntry  # noqa: E402
 from needle.match import Matcher  # noqa: E402
@@ -72,11 +72,8 @@ def _files() -> list[Path]:
 
 
 def _crop(image: Image.Image, cut: tuple[float, float, float, float]) -> bytes:
-    w, h = image.size
-    left, top, right, bottom = cut
-    box = (round(left * w), round(top * h), w - round(right * w), h - round(bottom * h))
     buffer = io.BytesIO()
-    image.crop(box).save(buffer, "JPEG", quality=85)
+    cut_sides(image, *cut).save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
 
 

@@ -40,7 +40,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import real_photos, uptime, write_section
+from _report import cut_sides, real_photos, uptime, write_section
 from needle.pipeline.scan import run_scan
 from needle.store import Store
 
@@ -74,11 +74,6 @@ def _pad(image: Image.Image) -> Image.Image:
     )
 
 
-def _crop(image: Image.Image, left: float, top: float, right: float, bottom: float) -> Image.Image:
-    w, h = image.size
-    return image.crop((round(w * left), round(h * top), round(w * right), round(h * bottom)))
-
-
 def _resized(image: Image.Image, long_side: int) -> Image.Image:
     scale = long_side / max(image.size)
     return image.resize((round(image.width * scale), round(image.height * scale)))
@@ -97,9 +92,9 @@ EDITS: dict[str, tuple[Callable[[Image.Image], Image.Image], str, dict[str, obje
     "blur (radius 2)": (lambda i: i.filter(ImageFilter.GaussianBlur(2)), "JPEG", {}, "edit"),
     "caption bar": (_caption, "JPEG", {"quality": 90}, "edit"),
     "5 % white padding": (_pad, "JPEG", {"quality": 90}, "edit"),
-    "crop 5 % a side": (lambda i: _crop(i, 0.05, 0.05, 0.95, 0.95), "JPEG", {}, "crop"),
-    "crop 10 % a side": (lambda i: _crop(i, 0.1, 0.1, 0.9, 0.9), "JPEG", {}, "crop"),
-    "crop 10 % off one side": (lambda i: _crop(i, 0.1, 0.0, 1.0, 1.0), "JPEG", {}, "crop"),
+    "crop 5 % a side": (lambda i: cut_sides(i, 0.05, 0.05, 0.05, 0.05), "JPEG", {}, "crop"),
+    "crop 10 % a side": (lambda i: cut_sides(i, 0.1, 0.1, 0.1, 0.1), "JPEG", {}, "crop"),
+    "crop 10 % off one side": (lambda i: cut_sides(i, 0.1, 0.0, 0.0, 0.0), "JPEG", {}, "crop"),
 }
 
 

@@ -45,7 +45,7 @@ from PIL import Image, ImageOps
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _report import PHOTO_DIRS, real_photos, uptime  # noqa: E402
+from _report import PHOTO_DIRS, cut_sides, real_photos, uptime  # noqa: E402
 from needle.genguard.windows import WINDOW_DISTANCE, query_hashes, stored_hashes  # noqa: E402
 from needle.match.pdq import PDQIndex, hamming_distances, pdq_array  # noqa: E402
 from needle.media.image import to_rgb  # noqa: E402
@@ -78,13 +78,6 @@ def _jpeg(image: Image.Image) -> Image.Image:
     return _reencoded(image, "JPEG", quality=85)
 
 
-def _crop(image: Image.Image, left: float, top: float, right: float, bottom: float) -> Image.Image:
-    w, h = image.size
-    return image.crop(
-        (round(w * left), round(h * top), w - round(w * right), h - round(h * bottom))
-    )
-
-
 def _half(image: Image.Image) -> Image.Image:
     return image.resize((image.width // 2, image.height // 2), Image.Resampling.BILINEAR)
 
@@ -95,15 +88,15 @@ def _bordered(image: Image.Image) -> Image.Image:  # lossless, so the fast zlib 
 
 EDITS: dict[str, Edit] = {
     "JPEG q85": lambda im, _: _jpeg(im),
-    "crop 10 % of area, centred": lambda im, _: _crop(im, *[SIDE_OF_AREA_90 / 2] * 4),
-    "crop 10 % of width, one side": lambda im, _: _crop(im, 0.1, 0, 0, 0),
-    "crop 10 % of w and h, corner": lambda im, _: _crop(im, 0.1, 0.1, 0, 0),
+    "crop 10 % of area, centred": lambda im, _: cut_sides(im, *[SIDE_OF_AREA_90 / 2] * 4),
+    "crop 10 % of width, one side": lambda im, _: cut_sides(im, 0.1, 0, 0, 0),
+    "crop 10 % of w and h, corner": lambda im, _: cut_sides(im, 0.1, 0.1, 0, 0),
     "half size": lambda im, _: _half(im),
     f"PNG + {BORDER}-px border": lambda im, _: _bordered(im),
-    "crop one side + JPEG": lambda im, _: _jpeg(_crop(im, 0, 0, 0.1, 0)),
-    "crop corner + half + JPEG": lambda im, _: _jpeg(_half(_crop(im, 0, 0, 0.1, 0.1))),
-    "random crop 0-10 %/side + JPEG": lambda im, rng: _jpeg(_crop(im, *rng.uniform(0, 0.1, 4))),
-    "crop between grid points": lambda im, _: _crop(im, *BETWEEN_GRID),
+    "crop one side + JPEG": lambda im, _: _jpeg(cut_sides(im, 0, 0, 0.1, 0)),
+    "crop corner + half + JPEG": lambda im, _: _jpeg(_half(cut_sides(im, 0, 0, 0.1, 0.1))),
+    "random crop 0-10 %/side + JPEG": lambda im, rng: _jpeg(cut_sides(im, *rng.uniform(0, 0.1, 4))),
+    "crop between grid points": lambda im, _: cut_sides(im, *BETWEEN_GRID),
     f"half + {BORDER}-px border": lambda im, _: _bordered(_half(im)),
 }
 
@@ -120,7 +113,7 @@ def _decoys(image: Image.Image, rng: np.random.Generator, count: int) -> list[Im
     for _ in range(count):
         fw, fh = rng.uniform(0.35, 0.7, 2)
         left, top = rng.uniform(0, 1 - fw), rng.uniform(0, 1 - fh)
-        out.append(_crop(image, left, top, 1 - left - fw, 1 - top - fh))
+        out.append(cut_sides(image, left, top, 1 - left - fw, 1 - top - fh))
     return out
 
 
