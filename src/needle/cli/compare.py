@@ -4,44 +4,28 @@ images are (PDQ)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
-from needle.errors import ConfigError, MediaError, SignalFormatError
 from needle.jsonvalue import JSONObject
-from needle.media import DEFAULT_LIMITS, Item, decode_image
-from needle.media.reading import read_regular
-from needle.media.video import video_source
-from needle.signals import Signal
 from needle.signals.pdq import (
     DIHEDRAL_DESCRIPTIONS,
-    PDQ,
-    PDQ_DRAFT_SIZE,
-    pdq_hash,
 )
-from needle.signals.vpdq import VPDQ_SECONDS_PER_HASH, VpdqFeature, VpdqHash, hash_video
+from needle.signals.vpdq import VPDQ_SECONDS_PER_HASH
 from needle.signals.vpdq_compare import (
     VPDQ_COMPARED_MATCH_PERCENT,
     VPDQ_DISTANCE_THRESHOLD,
     VPDQ_QUALITY_THRESHOLD,
     VPDQ_QUERY_MATCH_PERCENT,
+    CompareInput,
     VpdqComparison,
+    compare_images,
     compare_vpdq,
+    read_compare_input,
 )
 
 __all__ = ["command"]
-
-
-@dataclass(frozen=True)
-class _Input:
-    """One side of the comparison: a video or vPDQ file (``vpdq``) or an image (``pdq``)."""
-
-    path: str
-    kind: str  # "video", "vpdq-text" or "image"
-    vpdq: VpdqHash
-    pdq: Signal | None = None
 
 
 def command(
@@ -104,8 +88,8 @@ def command(
 
     Example: needle compare clip.mp4 original.mp4
     """
-    a = _load(query, seconds_per_hash)
-    b = _load(compared, compared_seconds_per_hash)
+    a = read_compare_input(str(query), seconds_per_hash)
+    b = read_compare_input(str(compared), compared_seconds_per_hash)
     if a.pdq is not None and b.pdq is not None:
         matched = _images(a, b, distance, quality, as_json)
     else:
@@ -123,28 +107,7 @@ def command(
         raise typer.Exit(1)
 
 
-def _load(path: Path, seconds_per_hash: float) -> _Input:
-    """Hash a video; read a vPDQ text file; else decode an image."""
-    if not path.is_file():
-        raise ConfigError(f"no such file: {path}")
-    name = str(path)
-    item, source = video_source(Item(name, path.stat().st_size, fs_path=name))
-    if source is not None:
-        return _Input(name, "video", hash_video(source, seconds_per_hash=seconds_per_hash).vpdq)
-    data = item.data if item.data is not None else read_regular(name, DEFAULT_LIMITS)
-    try:
-        return _Input(name, "vpdq-text", VpdqHash.from_text(data.decode("utf-8")))
-    except (UnicodeDecodeError, SignalFormatError):
-        pass
-    try:
-        signal = pdq_hash(decode_image(data, draft_size=PDQ_DRAFT_SIZE), trim=False)
-    except MediaError as exc:
-        raise ConfigError(f"{path}: not a video, a vPDQ text file or an image ({exc})") from None
-    frame = VpdqFeature(0, signal.quality or 0, signal.value, 0.0)
-    return _Input(name, "image", VpdqHash((frame,)), signal)
-
-
-def _videos(a: _Input, b: _Input, result: VpdqComparison, as_json: bool) -> None:
+def _videos(a: CompareInput, b: CompareInput, result: VpdqComparison, as_json: bool) -> None:
     if as_json:
         data: JSONObject = {"query": a.path, "query_kind": a.kind}
         data.update({"compared": b.path, "compared_kind": b.kind, **result.to_dict()})
@@ -167,28 +130,21 @@ def _videos(a: _Input, b: _Input, result: VpdqComparison, as_json: bool) -> None
     )
 
 
-def _images(a: _Input, b: _Input, distance: int, quality: int, as_json: bool) -> bool:
+def _images(a: CompareInput, b: CompareInput, distance: int, quality: int, as_json: bool) -> bool:
     """Print two images' PDQ distance, and the closest of the rotations and flips; True when
     they match (both of quality >= the floor, within ``distance``)."""
     assert a.pdq is not None and b.pdq is not None
-    plain = PDQ.distance(a.pdq.value, b.pdq.value)
-    transform, best = min(
-        ((name, PDQ.distance(a.pdq.value, value)) for name, value in b.pdq.variants),
-        key=lambda pair: pair[1],
-        default=("original", plain),
-    )
-    usable = min(a.pdq.quality or 0, b.pdq.quality or 0) >= quality
-    matched = usable and best <= distance
+    result = compare_images(a.pdq, b.pdq, distance_threshold=distance, quality_threshold=quality)
     if as_json:
         typer.echo(
             json.dumps(
                 {
                     "query": a.path,
                     "compared": b.path,
-                    "match": matched,
-                    "pdq_distance": plain,
-                    "closest_transform": transform,
-                    "closest_distance": best,
+                    "match": result.is_match,
+                    "pdq_distance": result.distance,
+                    "closest_transform": result.transform,
+                    "closest_distance": result.closest,
                     "query_quality": a.pdq.quality,
                     "compared_quality": b.pdq.quality,
                     "distance_threshold": distance,
@@ -196,14 +152,19 @@ def _images(a: _Input, b: _Input, distance: int, quality: int, as_json: bool) ->
                 }
             )
         )
-        return matched
+        return result.is_match
     typer.echo(f"{a.path}  pdq {a.pdq.value}  quality {a.pdq.quality}")
     typer.echo(f"{b.path}  pdq {b.pdq.value}  quality {b.pdq.quality}")
-    typer.echo(f"pdq distance {plain}")
-    if best < plain:
-        typer.echo(f"closest: {best}, when the second is {DIHEDRAL_DESCRIPTIONS[transform]}")
-    if not usable:
+    typer.echo(f"pdq distance {result.distance}")
+    if result.closest < result.distance:
+        typer.echo(
+            f"closest: {result.closest}, when the second is "
+            f"{DIHEDRAL_DESCRIPTIONS[result.transform]}"
+        )
+    if not result.usable:
         typer.echo(f"no match: quality below {quality}, too flat to compare reliably")
     else:
-        typer.echo(f"{'match' if matched else 'no match'} (match at distance <= {distance})")
-    return matched
+        typer.echo(
+            f"{'match' if result.is_match else 'no match'} (match at distance <= {distance})"
+        )
+    return result.is_match

@@ -18,12 +18,16 @@ Defaults are python-threatexchange's (``vpdq_util.py``), which HMA uses.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
+from needle.errors import ConfigError, MediaError, SignalFormatError
 from needle.jsonvalue import JSONObject
+from needle.media.limits import DEFAULT_LIMITS, Limits
+from needle.signals.base import Signal
 from needle.signals.vpdq import VpdqFeature, VpdqHash
 
 __all__ = [
@@ -31,8 +35,12 @@ __all__ = [
     "VPDQ_DISTANCE_THRESHOLD",
     "VPDQ_QUALITY_THRESHOLD",
     "VPDQ_QUERY_MATCH_PERCENT",
+    "CompareInput",
+    "ImageComparison",
     "VpdqComparison",
+    "compare_images",
     "compare_vpdq",
+    "read_compare_input",
     "unique_frames",
 ]
 
@@ -162,3 +170,83 @@ def compare_vpdq(
         query_match_threshold=query_match_threshold,
         compared_match_threshold=compared_match_threshold,
     )
+
+
+@dataclass(frozen=True)
+class CompareInput:
+    """One side of a comparison: a video or vPDQ text file (``vpdq``), or an image, whose
+    PDQ (``pdq``) is also its one-frame ``vpdq``."""
+
+    path: str
+    kind: str  #: "video", "vpdq-text" or "image"
+    vpdq: VpdqHash
+    pdq: Signal | None = None
+
+
+def read_compare_input(
+    path: str, seconds_per_hash: float, limits: Limits = DEFAULT_LIMITS
+) -> CompareInput:
+    """Hash a video (told by its content), read a vPDQ text file, or else decode an image;
+    a ``ConfigError`` saying why when the file is none of these."""
+    from needle.media import Item, decode_image
+    from needle.media.reading import read_regular
+    from needle.media.video import video_source
+    from needle.signals.pdq import PDQ_DRAFT_SIZE, pdq_hash
+    from needle.signals.vpdq import hash_video
+
+    if not os.path.isfile(path):
+        raise ConfigError(f"no such file: {path}")
+    item, source = video_source(Item(path, os.path.getsize(path), fs_path=path))
+    if source is not None:
+        vpdq = hash_video(source, seconds_per_hash=seconds_per_hash, limits=limits).vpdq
+        return CompareInput(path, "video", vpdq)
+    data = item.data if item.data is not None else read_regular(path, limits)
+    try:
+        return CompareInput(path, "vpdq-text", VpdqHash.from_text(data.decode("utf-8")))
+    except (UnicodeDecodeError, SignalFormatError):
+        pass
+    try:
+        image = decode_image(data, limits=limits, draft_size=PDQ_DRAFT_SIZE)
+    except MediaError as exc:
+        raise ConfigError(f"{path}: not a video, a vPDQ text file or an image ({exc})") from None
+    signal = pdq_hash(image, trim=False)
+    frame = VpdqFeature(0, signal.quality or 0, signal.value, 0.0)
+    return CompareInput(path, "image", VpdqHash((frame,)), signal)
+
+
+@dataclass(frozen=True)
+class ImageComparison:
+    """Two images' PDQ distance, the closest over the second's rotations and flips
+    (``transform``), and whether they match: both of quality at or above the floor and the
+    closest within the distance."""
+
+    distance: int
+    closest: int
+    transform: str
+    usable: bool
+    distance_threshold: int
+    quality_threshold: int
+
+    @property
+    def is_match(self) -> bool:
+        return self.usable and self.closest <= self.distance_threshold
+
+
+def compare_images(
+    a: Signal,
+    b: Signal,
+    *,
+    distance_threshold: int = VPDQ_DISTANCE_THRESHOLD,
+    quality_threshold: int = VPDQ_QUALITY_THRESHOLD,
+) -> ImageComparison:
+    """``a``'s PDQ against ``b``'s and against each of ``b``'s dihedral variants."""
+    from needle.signals.pdq import PDQ
+
+    plain = PDQ.distance(a.value, b.value)
+    transform, closest = min(
+        ((name, PDQ.distance(a.value, value)) for name, value in b.variants),
+        key=lambda pair: pair[1],
+        default=("original", plain),
+    )
+    usable = min(a.quality or 0, b.quality or 0) >= quality_threshold
+    return ImageComparison(plain, closest, transform, usable, distance_threshold, quality_threshold)
