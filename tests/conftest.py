@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -148,3 +149,21 @@ def scan_record(path: str, size: int = 0, *, matches: tuple[object, ...] = (), *
     signals = {"md5": Signal("md5", str(md5))} if md5 else {}
     record = FileRecord(path, size, signals, **fields)  # type: ignore[arg-type]
     return ScanRecord(record, tuple(matches), Assessment(Priority.NONE))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ProvenanceStub:
+    """What the assessment reads of a provenance result (``needle.assess`` ProvenanceLike),
+    set by hand in tests."""
+
+    ai_generated: str = "unknown"
+    camera_claimed: bool = False
+    generator: str | None = None
+    model: str | None = None
+    evidence: tuple[object, ...] = ()
+    text: str = "no provenance evidence"
+    camera_original: str = "unknown"
+    camera_reason: str = ""
+
+    def summary(self) -> str:
+        return self.text

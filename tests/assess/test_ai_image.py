@@ -5,11 +5,11 @@ threshold, or uncalibrated, they change nothing. Findings are injected; no image
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from conftest import ProvenanceStub as Provenance
 from needle.assess import (
     AiImageCalibration,
     AssessmentPolicy,
@@ -75,19 +75,6 @@ def explicit_minor() -> list[Classification]:
         Classification("nudenet", "320n", "3.4.2", {"explicit": 0.9}),
         Classification("age", "age-v1", "2.0.0", {"minor_likelihood": 0.97}, faces=(face,)),
     ]
-
-
-@dataclass(frozen=True)
-class Provenance:
-    ai_generated: str = "unknown"
-    camera_claimed: bool = False
-    generator: str | None = None
-    model: str | None = None
-    evidence: tuple[object, ...] = ()
-    text: str = "no provenance evidence"
-
-    def summary(self) -> str:
-        return self.text
 
 
 def test_above_the_calibrated_threshold_is_ai_evidence() -> None:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import ProvenanceStub as Provenance
 from needle.assess import (
     EXPLICIT_POSSIBLE,
     EXPLICIT_REVIEW,
@@ -58,21 +59,6 @@ ADULT = (34.0, 6.0, 0.02)
 
 def match(bank: str = "known", distance: int = 0, signal: str = "sha256", **kw: object) -> Match:
     return Match(bank, signal, "ab" * 32, distance, 31 if signal == "pdq" else 0, **kw)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Provenance:
-    ai_generated: str = "unknown"
-    camera_claimed: bool = False
-    generator: str | None = None
-    model: str | None = None
-    evidence: tuple[object, ...] = ()
-    text: str = "no provenance evidence"
-    camera_original: str = "unknown"
-    camera_reason: str = ""
-
-    def summary(self) -> str:
-        return self.text
 
 
 AI = Provenance("claimed", generator="ComfyUI", text="C2PA says trainedAlgorithmicMedia")

@@ -365,7 +365,7 @@ def _provenance(
     if provenance is None:
         return (ORDER_AI if detected else ORDER_UNKNOWN), []
     summary = provenance.summary()
-    original = getattr(provenance, "camera_original", "unknown")
+    original = provenance.camera_original
     evidence: JSONObject = {
         "ai_generated": provenance.ai_generated,
         "camera_claimed": bool(provenance.camera_claimed),
@@ -403,6 +403,6 @@ def _camera_text(provenance: ProvenanceLike, original: str, summary: str) -> str
     if provenance.camera_claimed:
         parts.append(f"claims to come from a camera: {summary}")
     if original in ("likely", "possible"):
-        why = getattr(provenance, "camera_reason", "")
+        why = provenance.camera_reason
         parts.append(f"camera original {original}" + (f" ({why})" if why else ""))
     return "; ".join(parts)
