@@ -39,6 +39,9 @@ BENCHMARKS = {
     "trace_windows": "nothing; ~30 min",
     "genguard": "nothing; a 1M-entry ledger, ~15 min",
     "hostile_memory": "nothing; a few minutes",
+    "vpdq_throughput": "the reference vpdq, built once in the bench cache (FFmpeg's -dev "
+    "packages, cmake); ~5 min",
+    "vpdq_match": "python-threatexchange and faiss beside the reference vpdq; ~10 min",
 }
 
 

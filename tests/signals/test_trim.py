@@ -113,6 +113,35 @@ def test_caption_band_is_trimmed_back_to_the_listed_hash(name: str, draft: int |
     assert distance(variants[TRIMMED], listed) < distance(variants["original"], listed)
 
 
+def pale(seed: int, sides: str) -> Image.Image:
+    """A picture with a pale strip of its own (luma 247, as Debian's GreenTraditional
+    wallpaper has) along ``sides`` ("all" or "bottom"): white padding or a white caption bar
+    lies within ``TOLERANCE`` of that strip, so only a finer look tells where the edit ends
+    and the picture begins."""
+    canvas = Image.new("RGB", (640, 480), (247, 247, 247))
+    if sides == "all":
+        canvas.paste(synth_image(seed, (560, 400)), (40, 40))
+    else:
+        canvas.paste(synth_image(seed, (640, 440)), (0, 0))
+    return canvas
+
+
+@pytest.mark.parametrize("draft", [PDQ_DRAFT_SIZE, None], ids=["reduced", "full"])
+@pytest.mark.parametrize(
+    ("sides", "edit"),
+    [("all", padded(0.05, WHITE)), ("bottom", captioned("bottom", WHITE, BLACK))],
+    ids=["padding", "caption"],
+)
+def test_a_pale_edge_is_told_from_white_on_a_finer_look(
+    sides: str, edit: Edit, draft: int | None
+) -> None:
+    picture = pale(6, sides)
+    listed = pdq_hash_pixels(picture).value
+    variants = scanned(edit(picture), draft)
+    assert distance(variants[TRIMMED], listed) <= PDQ_REFERENCE_TOLERANCE
+    assert distance(variants["original"], listed) > PDQ_MATCH_DISTANCE
+
+
 def test_trim_finds_the_border_in_decoded_lines() -> None:
     picture = np.asarray(synth_image(4, (200, 100)), dtype=np.float32) @ np.float32([0.3, 0.6, 0.1])
     framed = np.full((140, 260), 255, dtype=np.float32)

@@ -91,6 +91,27 @@ def test_the_default_hashes_one_frame_a_second(clips: Path) -> None:
     assert hash_video(data).vpdq == hashes.vpdq  # from bytes: the same
 
 
+@pytest.mark.parametrize(
+    "clip", ["chair-19-sd-bar", "doorknob-hd-no-bar", "test-padded-dimensions"]
+)
+def test_one_a_second_skipping_frames_is_the_reference_at_those_frames(
+    clip: str, clips: Path
+) -> None:
+    """Hashing one frame a second counts the frames it does not decode (non-reference and
+    end-of-group pictures, needle.media.video_skip): the same hashes as decoding every one,
+    and at the reference's frames, within its tolerance."""
+    fast = hash_video(clips / f"{clip}.mp4")
+    every = hash_video(clips / f"{clip}.mp4", skip_unused=False)
+    assert fast.vpdq == every.vpdq and fast.frame_count == every.frame_count
+    reference = {f.frame: f for f in _reference(clips, clip)}
+    assert fast.frame_count == len(reference)
+    for feature in fast.vpdq:
+        theirs = reference[feature.frame]
+        assert f"{feature.timestamp:.3f}" == f"{theirs.timestamp:.3f}"
+        if theirs.quality >= QUALITY_FOR_TOLERANCE:
+            assert PDQ.distance(feature.pdq, theirs.pdq) <= PDQ_REFERENCE_TOLERANCE
+
+
 def test_the_reference_files_read_back_to_the_same_text(clips: Path) -> None:
     for clip in CLIPS:
         text = (clips / f"{clip}.vpdq.txt").read_text()

@@ -3,6 +3,10 @@
 In: nothing. Out: small ``Protocol`` classes. ``needle.assess`` imports no other stage; any
 object with these attributes works (``needle.match.Match``, ``needle.classify.Classification``,
 ``needle.provenance.ProvenanceResult``, ``needle.textguard.GuardResult``, or a test's fake).
+
+Two attributes are optional, read where present (``optional``): a classification's
+``frame_time`` (seconds into a video; absent or None: an image) and a match's ``video`` (a
+``VideoMatchLike``: how a video matched a banked one; absent or None: not a video match).
 """
 
 from __future__ import annotations
@@ -18,7 +22,29 @@ __all__ = [
     "GuardResultLike",
     "MatchLike",
     "ProvenanceLike",
+    "VideoMatchLike",
+    "optional",
 ]
+
+
+def optional(result: object, name: str) -> object:
+    """An optional attribute of a result (see the module's docstring), None when absent."""
+    return getattr(result, name, None)
+
+
+class VideoMatchLike(Protocol):
+    @property
+    def query_match_percent(self) -> float: ...
+    @property
+    def compared_match_percent(self) -> float: ...
+    @property
+    def query_start(self) -> float: ...
+    @property
+    def query_end(self) -> float: ...
+    @property
+    def compared_start(self) -> float: ...
+    @property
+    def compared_end(self) -> float: ...
 
 
 class MatchLike(Protocol):

@@ -5,6 +5,9 @@ an ``AssessmentPolicy``. Out: an ``Assessment``. The steps of ``assess``, one fu
 
 1. bank matches (``_match_reasons``): critical;
 2. the visual rule (``_Visual``): the strongest explicit score against the most likely minor;
+   for a video, whose sampled frames are classified one by one (``frame_time``), the rule
+   runs per frame and the strongest frame speaks for the video, its time in the reason
+   ("explicit 0.91 (nudenet 320n at 00:01:12)");
 3. score rules of the policy (``_score_rule_reasons``);
 4. text-guard results for text attached to the file (``_guard_reasons``), corroborated or not
    by the image;
@@ -30,6 +33,8 @@ from needle.assess.protocols import (
     GuardResultLike,
     MatchLike,
     ProvenanceLike,
+    VideoMatchLike,
+    optional,
 )
 from needle.jsonvalue import JSONObject, JSONValue
 
@@ -58,7 +63,7 @@ def assess(
     policy = policy or DEFAULT_POLICY
     classifications = list(classifications)
     available = [c for c in classifications if c.unavailable is None]
-    visual = _Visual.of(available, policy)
+    visual = _strongest_frame(available, policy)
 
     reasons: list[Reason] = []
     reasons += _match_reasons(list(matches))
@@ -76,7 +81,10 @@ def assess(
         if c.unavailable is not None
     ]
     priority = max((r.priority for r in reasons), default=Priority.NONE)
-    detectors = ai_image_findings(available, policy.ai_image_scores, policy.ai_image_calibration)
+    detectors = ai_image_findings(
+        _peaks(available, policy.ai_image_scores), policy.ai_image_scores,
+        policy.ai_image_calibration,
+    )  # fmt: skip
     detected = any(f.above for f in detectors)
     order, context = _provenance(provenance, priority, detected)
     reasons += context
@@ -85,14 +93,83 @@ def assess(
     return Assessment(priority, tuple(reasons), order, visual.score, policy.source)
 
 
+def _video_of(m: MatchLike) -> VideoMatchLike | None:
+    return optional(m, "video")  # type: ignore[return-value]
+
+
+def _frame_time(c: ClassificationLike) -> float | None:
+    value = optional(c, "frame_time")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _video_match_text(m: MatchLike, video: VideoMatchLike) -> str:
+    """A banked video found in the file: how much of each is in the other, and where."""
+    return (
+        f"known material: video matches bank {m.bank!r}: "
+        f"{video.query_match_percent:.0f}% of its frames found "
+        f"({_clock(video.query_start)}–{_clock(video.query_end)}), "
+        f"{video.compared_match_percent:.0f}% of the listed video's "
+        f"({_clock(video.compared_start)}–{_clock(video.compared_end)}); "
+        f"nearest frame {m.distance} ≤ {m.threshold} bits"
+    )
+
+
 def _source(c: ClassificationLike) -> str:
-    return c.model if c.classifier in c.model else f"{c.classifier} {c.model}"
+    """How a reason names the model, and for a video frame, the frame's time."""
+    name = c.model if c.classifier in c.model else f"{c.classifier} {c.model}"
+    time = _frame_time(c)
+    return name if time is None else f"{name} at {_clock(time)}"
+
+
+def _clock(seconds: float) -> str:
+    """A video time as ``hh:mm:ss`` (``00:01:12``)."""
+    whole = max(0, int(seconds))
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def _strongest_frame(available: list[ClassificationLike], policy: AssessmentPolicy) -> _Visual:
+    """The visual rule over one file: an image's classifications together; a video's per
+    sampled frame (explicit and minor scores of different frames are never combined), the
+    frame with the highest visual score winning (the earliest on a tie)."""
+    frames: dict[float | None, list[ClassificationLike]] = {}
+    for c in available:
+        frames.setdefault(_frame_time(c), []).append(c)
+    if len(frames) <= 1:
+        return _Visual.of(available, policy)
+    best: _Visual | None = None
+    for _, group in sorted(frames.items(), key=lambda kv: (kv[0] is not None, kv[0] or 0.0)):
+        visual = _Visual.of(group, policy)
+        if best is None or (visual.score, visual.explicit or 0.0) > (
+            best.score,
+            best.explicit or 0.0,
+        ):
+            best = visual
+    assert best is not None
+    return best
+
+
+def _peaks(available: list[ClassificationLike], names: Iterable[str]) -> list[ClassificationLike]:
+    """One classification per classifier for rules that read single scores: a video's frame
+    with the highest of ``names``; an image's classifications as they are."""
+    if all(_frame_time(c) is None for c in available):
+        return available
+    wanted = tuple(names)
+    best: dict[str, ClassificationLike] = {}
+    for c in available:
+        value = max((c.scores.get(n, -1.0) for n in wanted), default=-1.0)
+        held = best.get(c.classifier)
+        if held is None or value > max((held.scores.get(n, -1.0) for n in wanted), default=-1.0):
+            best[c.classifier] = c
+    return list(best.values())
 
 
 def _match_reasons(matches: list[MatchLike]) -> list[Reason]:
     reasons = []
     for m in matches[:MAX_MATCH_REASONS]:
-        if m.distance == 0 and m.transform in (None, "original"):
+        video = _video_of(m)
+        if video is not None:
+            text = _video_match_text(m, video)
+        elif m.distance == 0 and m.transform in (None, "original"):
             text = f"known material: {m.signal_type} matches bank {m.bank!r}"
         else:
             text = (
@@ -112,6 +189,9 @@ def _match_reasons(matches: list[MatchLike]) -> list[Reason]:
             "transform": m.transform,
             "labels": list(m.labels),
         }
+        if video is not None:
+            evidence["query_match_percent"] = round(video.query_match_percent, 2)
+            evidence["compared_match_percent"] = round(video.compared_match_percent, 2)
         reasons.append(Reason(text, "match", Priority.CRITICAL, evidence))
     if len(matches) > MAX_MATCH_REASONS:
         more = len(matches) - MAX_MATCH_REASONS
@@ -259,7 +339,7 @@ def _score_rule_reasons(
 ) -> list[Reason]:
     reasons = []
     for rule in policy.score_rules:
-        for c in available:
+        for c in _peaks(available, (rule.score,)):
             if rule.classifier is not None and c.classifier != rule.classifier:
                 continue
             value = c.scores.get(rule.score)

@@ -5,12 +5,19 @@ In: raw type names and hash strings as a file spells them, one record at a time.
 Out: ``BankEntry`` values normalised by their signal type, collected once each into an
 ``ImportResult`` (or handed to a sink a chunk at a time), and an ``ImportProblem`` for every
 record that could not be used.
+
+Besides the signal registry's types a bank holds ``vpdq`` (``BANK_ONLY_TYPES``): a video's
+vPDQ as one string (``needle.signals.vpdq_exchange``), which no file gives by itself and
+which is compared frame by frame, not as one hash. Its values are normalised to the
+canonical compact JSON list (``vpdq_value``), whichever form a file spells them in. One such
+value runs to megabytes for a long video, more than the csv module's default field limit
+(128 KiB): importing this module raises that limit, process-wide, to ``CSV_FIELD_LIMIT``.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO
 
 from needle.banks.model import (
@@ -22,14 +29,20 @@ from needle.banks.model import (
 )
 from needle.errors import SignalFormatError
 from needle.signals import infer_type, registry
+from needle.signals.vpdq_exchange import VPDQ_MAX_CHARS, VPDQ_SIGNAL, parse_vpdq_value, vpdq_value
 
 __all__ = [
+    "BANK_ONLY_TYPES",
+    "CSV_FIELD_LIMIT",
     "STREAM_CHUNK",
+    "STREAM_CHUNK_CHARS",
     "TYPE_ALIASES",
     "Collector",
     "csv_rows",
     "decoded_lines",
+    "is_known_type",
     "make_entry",
+    "normalise_value",
     "resolve_type",
     "shorten",
 ]
@@ -44,10 +57,28 @@ TYPE_ALIASES: Mapping[str, str] = {
     "video_sha256": "sha256",
     "hash_pdq": "pdq",
     "pdq_hash": "pdq",
+    "video_vpdq": VPDQ_SIGNAL,
 }
+
+
+def _vpdq(value: str) -> str:
+    return vpdq_value(parse_vpdq_value(value))
+
+
+#: signal types a bank holds that are not in the signal registry, and how each normalises a
+#: value (raising ``SignalFormatError``)
+BANK_ONLY_TYPES: Mapping[str, Callable[[str], str]] = {VPDQ_SIGNAL: _vpdq}
+
+#: the csv module's field limit while needle reads: one cell holds a whole vPDQ value
+CSV_FIELD_LIMIT = VPDQ_MAX_CHARS + 1024
+if csv.field_size_limit() < CSV_FIELD_LIMIT:
+    csv.field_size_limit(CSV_FIELD_LIMIT)
 
 #: entries a streaming read hands its sink at once: one INSERT's worth, a few MB of objects
 STREAM_CHUNK = 20_000
+#: ... or fewer, once their values add up to this many characters (a vPDQ value is a whole
+#: video's frame hashes: 300 KB for an hour hashed one frame a second)
+STREAM_CHUNK_CHARS = 64 << 20
 
 
 def shorten(text: str, limit: int = 60) -> str:
@@ -55,14 +86,28 @@ def shorten(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
+def is_known_type(name: str) -> bool:
+    """True when ``name`` (a file's spelling, aliases too) is a signal type a bank holds."""
+    key = name.strip().lower()
+    key = TYPE_ALIASES.get(key, key)
+    return key in BANK_ONLY_TYPES or key in registry
+
+
 def resolve_type(name: str) -> str:
     """Needle's name for a signal type spelled ``name`` in a file, or ``SignalFormatError``."""
     key = name.strip().lower()
     key = TYPE_ALIASES.get(key, key)
-    if key not in registry:
-        known = ", ".join(sorted(registry.names()))
+    if key not in BANK_ONLY_TYPES and key not in registry:
+        known = ", ".join(sorted({*registry.names(), *BANK_ONLY_TYPES}))
         raise SignalFormatError(f"unknown signal type {shorten(name)} (known: {known})")
     return key
+
+
+def normalise_value(signal_type: str, value: str) -> str:
+    """``value`` normalised by its type (needle's name): lower-case hex, or for ``vpdq`` the
+    canonical JSON list. Raises ``SignalFormatError``."""
+    bank_only = BANK_ONLY_TYPES.get(signal_type)
+    return bank_only(value) if bank_only else registry.get(signal_type).validate(value)
 
 
 def make_entry(
@@ -76,7 +121,7 @@ def make_entry(
     Raises ``SignalFormatError`` with a message fit for an ``ImportProblem``.
     """
     signal_type = infer_type(value) if signal_type is None else resolve_type(signal_type)
-    normalised = registry.get(signal_type).validate(value)
+    normalised = normalise_value(signal_type, value)
     clean_labels: list[str] = []
     for label in labels:
         label = label.strip()
@@ -91,19 +136,26 @@ class Collector:
     A value seen again is merged into the first entry: its new labels are added, and so are
     meta keys the first entry lacks; where both have a key, the first value is kept.
 
-    With a ``sink``, every ``chunk`` entries are handed to it and forgotten, so memory stays
-    flat however long the file; repeats are then merged within a chunk only (the store keeps
+    With a ``sink``, every ``chunk`` entries (fewer when their values reach ``chunk_chars``
+    characters) are handed to it and forgotten, so memory stays flat however long the file; repeats are then merged within a chunk only (the store keeps
     the first of any across chunks). The caller hands over what is left at the end
     (``read_bank_file`` does). Problems past ``MAX_KEPT_PROBLEMS`` are only counted.
     """
 
     def __init__(
-        self, format_name: str, *, sink: EntrySink | None = None, chunk: int = STREAM_CHUNK
+        self,
+        format_name: str,
+        *,
+        sink: EntrySink | None = None,
+        chunk: int = STREAM_CHUNK,
+        chunk_chars: int = STREAM_CHUNK_CHARS,
     ) -> None:
         self.result = ImportResult(format_name)
         self._index: dict[tuple[str, str], int] = {}
         self._sink = sink
         self._chunk = chunk
+        self._chunk_chars = chunk_chars
+        self._chars = 0  # characters of the values held
 
     def add(self, entry: BankEntry) -> None:
         key = (entry.signal_type, entry.value)
@@ -111,7 +163,9 @@ class Collector:
         if at is None:
             self._index[key] = len(self.result.entries)
             self.result.entries.append(entry)
-            if self._sink is not None and len(self.result.entries) >= self._chunk:
+            self._chars += len(entry.value)
+            full = len(self.result.entries) >= self._chunk or self._chars >= self._chunk_chars
+            if self._sink is not None and full:
                 self._flush(self._sink)
             return
         old = self.result.entries[at]
@@ -125,6 +179,7 @@ class Collector:
         self.result.streamed += len(self.result.entries)
         self.result.entries = []
         self._index.clear()
+        self._chars = 0
 
     def problem(self, line: int, message: str) -> None:
         if len(self.result.problems) < MAX_KEPT_PROBLEMS:

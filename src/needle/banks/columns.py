@@ -5,7 +5,8 @@ them so), or a list of ``BankEntry``. Out: ``BankColumns``, a read-only
 ``Sequence[BankEntry]`` that keeps, per signal type, the positions of that type's entries in
 the bank and their values in one numpy array: the bytes of hex values (16 bytes an md5,
 32 a PDQ hash), or the strings themselves for a type whose values are not lower-case hex of
-one length. Labels and meta are not held: a lookup function fetches whole entries by value
+one length (``vpdq``: each value a whole video's frame hashes as a JSON list, as the store
+gives it back). Labels and meta are not held: a lookup function fetches whole entries by value
 for the few asked for (``Store.load_bank_columns`` looks them up through the bank's unique
 index), so a scan pays for the labels of its matches only.
 
@@ -42,6 +43,10 @@ def hex_bytes(values: Sequence[str]) -> np.ndarray | None:
     lengths = set(map(len, values))
     digits = lengths.pop()
     if lengths or digits == 0 or digits % 2:
+        return None
+    try:  # a first value that is no hex (a vPDQ list) stops here, before a copy of them all
+        bytes.fromhex(values[0][:2])
+    except ValueError:
         return None
     joined = "".join(values)
     try:

@@ -7,6 +7,11 @@ column is the hash; every further non-empty column is a label. A first row whose
 is ``signal_type`` (or ``type``) is a header and skipped; blank rows and rows starting with
 ``#`` are ignored. Quoted fields may hold commas and line breaks (RFC 4180).
 
+A ``vpdq`` row (``VPDQ``, ``video_vpdq``) holds a whole video in its quoted signal cell: HMA's
+compact JSON list, the older threatexchange JSON object, or ``frame,quality,pdq_hex,timestamp``
+lines separated by line breaks or ``;`` (``needle.signals.vpdq_exchange``); it is stored, and
+exported, as the compact list.
+
 Out: entries with labels; the format holds no meta. Export writes a header row, then one
 row per entry.
 """
@@ -18,10 +23,9 @@ import io
 from collections.abc import Iterable
 from typing import IO, ClassVar
 
-from needle.banks._common import TYPE_ALIASES, Collector, csv_rows, make_entry, shorten
+from needle.banks._common import Collector, csv_rows, is_known_type, make_entry, shorten
 from needle.banks.model import BankEntry, EntrySink, ImportResult
 from needle.errors import SignalFormatError
-from needle.signals import registry
 
 __all__ = ["HEADER", "CsvFormat"]
 
@@ -44,7 +48,7 @@ class CsvFormat:
             if not text or text.startswith("#"):
                 continue
             first = text.split(",", 1)[0].strip().strip('"').lower()
-            known = first in _HEADER_FIRST_CELLS or TYPE_ALIASES.get(first, first) in registry
+            known = first in _HEADER_FIRST_CELLS or is_known_type(first)
             return "," in text and known
         return False
 

@@ -1,9 +1,18 @@
 """Bank entries computed from media files: what ``needle bank add NAME FILE`` stores.
 
-In: an image file's path (or its bytes and a name). Out: ``MediaEntries``: the file's md5
-and sha256, the PDQ of the whole picture and the PDQ of each part in
-``needle.signals.regions.BANK_REGIONS``, as ``BankEntry`` values, or a ``MediaError`` saying
-why the file could not be read or decoded.
+In: an image or video file's path (or an image's bytes and a name). Out: ``MediaEntries``:
+for an image, the file's md5 and sha256, the PDQ of the whole picture and the PDQ of each
+part in ``needle.signals.regions.BANK_REGIONS``; for a video, the file's md5 and sha256 and
+its vPDQ; as ``BankEntry`` values, or a ``MediaError`` saying why the file could not be read
+or decoded.
+
+Whether a file is a video is told by its first bytes (``needle.media.video.is_video``), never
+by its name. A video is streamed from disk, never read whole: its md5 (HMA's ``video_md5``)
+and sha256 of the bytes, and ``hash_video`` one frame a second (the reference's and
+python-threatexchange's default), every sampled frame kept whatever its quality (the
+matcher drops those under its floor, as python-threatexchange does), as one ``vpdq`` entry
+whose value is the canonical compact list (``needle.signals.vpdq_exchange.vpdq_value``).
+Hashing a video needs PyAV (the ``video`` extra): without it, ``OptionalDependencyError``.
 
 The steps, as a scan takes them (``needle.pipeline.worker``), so that the values are the ones
 a scan computes for the same file: read the bytes within ``Limits``; decode once, reduced to
@@ -18,24 +27,31 @@ a region's entry also names the region (``META_REGION``), which the matcher repo
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from needle.banks.model import META_REGION, META_SOURCE_FILE, META_SOURCE_SHA256, BankEntry
+from needle.errors import MediaError, MediaTooLarge
 from needle.media import DEFAULT_LIMITS, Limits, decode_image
-from needle.media.reading import read_regular
+from needle.media.reading import open_regular, read_regular
+from needle.media.video import SNIFF_BYTES, is_video
 from needle.signals import compute_signals
 from needle.signals.pdq import PDQ_QUALITY_FLOOR
 from needle.signals.regions import BANK_REGIONS, Region, region_signals
+from needle.signals.vpdq import hash_video
+from needle.signals.vpdq_exchange import VPDQ_MAX_FRAMES, VPDQ_SIGNAL, vpdq_value
 
 __all__ = [
+    "BANK_SECONDS_PER_HASH",
     "DECODE_SIZE",
     "WHOLE_PICTURE",
     "MediaEntries",
     "SkippedHash",
     "entries_from_bytes",
     "entries_from_file",
+    "entries_from_video",
 ]
 
 #: what a skipped whole-picture PDQ is called in ``SkippedHash.part``
@@ -46,8 +62,13 @@ WHOLE_PICTURE = "whole picture"
 #: full-size picture (tests/banks/test_banks_from_media.py), and a large JPEG is decoded at
 #: 1/2 to 1/8 of its size
 DECODE_SIZE = 512
+#: a banked video's frames hashed every this many seconds: 0, every frame. A scan hashes one
+#: frame a second; a clip cut between two sampled frames of the banked copy is still found
+#: when the banked side has every frame (docs/video.md, "Sampling matters")
+BANK_SECONDS_PER_HASH = 0.0
 #: the digests stored per file (a scan computes these, and sha1, from the bytes)
 DIGESTS = ("md5", "sha256")
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -63,12 +84,16 @@ class SkippedHash:
 @dataclass(frozen=True)
 class MediaEntries:
     """What one file gives a bank: ``entries`` (digests, whole-picture PDQ, then ``regions``
-    region hashes) and the PDQ hashes ``skipped`` for their quality."""
+    region hashes; for a video, digests and its vPDQ entry of ``frames`` frame hashes) and
+    the PDQ hashes ``skipped`` for their quality."""
 
     name: str
     entries: tuple[BankEntry, ...]
     regions: int
     skipped: tuple[SkippedHash, ...] = ()
+    #: for a video, the frame hashes in its vpdq entry (0: no frame could be hashed, and
+    #: there is no vpdq entry); None for an image
+    frames: int | None = None
 
 
 def entries_from_file(
@@ -78,14 +103,27 @@ def entries_from_file(
     regions: Iterable[Region] = BANK_REGIONS,
     limits: Limits = DEFAULT_LIMITS,
     quality_floor: int = PDQ_QUALITY_FLOOR,
+    seconds_per_hash: float = BANK_SECONDS_PER_HASH,
 ) -> MediaEntries:
-    """The entries of the image file at ``path`` (a link given by name is followed); raises a
-    ``MediaError`` when it cannot be read or decoded, so nothing of it is stored."""
+    """The entries of the image or video file at ``path`` (a link given by name is followed);
+    raises a ``MediaError`` when it cannot be read or decoded, so nothing of it is stored, and
+    ``OptionalDependencyError`` for a video without PyAV. A video's vPDQ hashes a frame every
+    ``seconds_per_hash`` (0, the default: every frame)."""
     real = os.path.realpath(path)
+    name = os.path.basename(os.fspath(path))
+    with open_regular(real) as handle:
+        try:
+            head = handle.read(SNIFF_BYTES)
+        except OSError as exc:
+            raise MediaError(f"cannot read: {exc.strerror or exc}") from None
+    if is_video(head):
+        return entries_from_video(
+            real, name, labels=labels, limits=limits, seconds_per_hash=seconds_per_hash
+        )
     data = read_regular(real, limits)
     return entries_from_bytes(
         data,
-        os.path.basename(os.fspath(path)),
+        name,
         labels=labels,
         regions=regions,
         limits=limits,
@@ -126,3 +164,48 @@ def entries_from_bytes(
         entries.append(BankEntry("pdq", part.signal.value, kept, meta))
         count += 1
     return MediaEntries(name, tuple(entries), count, tuple(skipped))
+
+
+def entries_from_video(
+    path: str | os.PathLike[str],
+    name: str | None = None,
+    *,
+    labels: Sequence[str] = (),
+    limits: Limits = DEFAULT_LIMITS,
+    seconds_per_hash: float = BANK_SECONDS_PER_HASH,
+) -> MediaEntries:
+    """The entries of the video file at ``path`` (``name``: its file name, by default the
+    path's): md5, sha256 and one vpdq entry, each with the file's name and sha256 as meta.
+
+    Raises a ``MediaError`` when the video cannot be read or decoded within ``limits``, or
+    gives more frame hashes than a bank value holds (``VPDQ_MAX_FRAMES``), and
+    ``OptionalDependencyError`` without PyAV.
+    """
+    hashes = hash_video(path, seconds_per_hash=seconds_per_hash, limits=limits)
+    features = hashes.vpdq.features
+    if len(features) > VPDQ_MAX_FRAMES:
+        raise MediaTooLarge(
+            f"{len(features):,} frame hashes, more than a bank's vPDQ value holds "
+            f"({VPDQ_MAX_FRAMES:,}); hash fewer frames a second"
+        )
+    name = name or os.path.basename(os.fspath(path))
+    sha256 = _sha256(path)
+    source = {META_SOURCE_FILE: name, META_SOURCE_SHA256: sha256}
+    kept = tuple(labels)
+    values = [("md5", hashes.video_md5), ("sha256", sha256)]
+    if features:  # a video of no decodable frame still matches by its digests
+        values.append((VPDQ_SIGNAL, vpdq_value(features)))
+    entries = tuple(BankEntry(kind, value, kept, dict(source)) for kind, value in values)
+    return MediaEntries(name, entries, 0, frames=len(features))
+
+
+def _sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 of a file's bytes, read in chunks (a video is never read whole)."""
+    digest = hashlib.sha256()
+    with open_regular(os.fspath(path)) as handle:
+        try:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+        except OSError as exc:
+            raise MediaError(f"cannot read: {exc.strerror or exc}") from None
+    return digest.hexdigest()

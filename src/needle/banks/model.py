@@ -105,7 +105,10 @@ class ImportResult:
 
 @dataclass
 class Bank:
-    """A named hash list. ``pdq_threshold`` applies to every PDQ entry of this bank.
+    """A named hash list. ``pdq_threshold`` applies to every PDQ entry of this bank, and to
+    each frame of its ``vpdq`` (video) entries; a video matches one of those when at least
+    ``vpdq_query_percent`` of its frames are found in it and ``vpdq_compared_percent`` of the
+    banked video's frames in it (the vPDQ reference Python bindings' 80 and 0 by default).
 
     ``entries`` is a list, or for a bank loaded to be matched (``Store.load_bank_columns``)
     a ``needle.banks.columns.BankColumns``: the values as arrays, labels and meta fetched
@@ -116,9 +119,11 @@ class Bank:
     entries: Sequence[BankEntry] = field(default_factory=list)
     pdq_threshold: int = PDQ_MATCH_DISTANCE
     description: str = ""
+    vpdq_query_percent: float = 80.0
+    vpdq_compared_percent: float = 0.0
 
     def threshold_for(self, signal_type: str) -> int:
-        return self.pdq_threshold if signal_type == "pdq" else 0
+        return self.pdq_threshold if signal_type in ("pdq", "vpdq") else 0
 
 
 class BankFormat(Protocol):

@@ -15,11 +15,17 @@ In: such lines. ``TYPE SIGNAL`` takes the type from the line (threatexchange's n
 needle's); a bare signal takes the ``signal_type`` argument, else its hex length. Blank lines
 and lines starting with ``#`` are skipped (threatexchange skips them too: ``#`` is no type).
 
+A ``vpdq`` line (threatexchange's ``vpdq`` extension, ``VPDQSignal``; HMA's ``vpdq``) holds
+one video: its signal is the rest of the line after the first space, HMA's compact JSON list
+(``["<pdq_hex>,<quality>,<timestamp>", ...]``, which has spaces in it) or any other form
+``needle.signals.vpdq_exchange`` reads; it is stored as the compact list.
+
 Out: ``TYPE SIGNAL`` lines with threatexchange's type names, so a collaboration configured
 without ``signal_type`` reads every line. threatexchange has no sha1 type: sha1 entries are
 skipped and counted. Its md5 and sha256 types are video types: the threatexchange CLI
-matches them with ``match video`` only, PDQ with ``match photo``. Labels and meta have no
-place in the format.
+matches them with ``match video`` only, PDQ with ``match photo``. ``vpdq`` lines are read by
+the CLI only with its extension enabled (``threatexchange config extensions add
+threatexchange.extensions.vpdq``). Labels and meta have no place in the format.
 """
 
 from __future__ import annotations
@@ -31,13 +37,20 @@ from typing import IO, ClassVar
 from needle.banks._common import Collector, decoded_lines, make_entry, resolve_type, shorten
 from needle.banks.model import BankEntry, EntrySink, ImportResult
 from needle.errors import BankError, SignalFormatError
+from needle.signals.vpdq_exchange import VPDQ_SIGNAL
 
 __all__ = ["TE_TYPE_NAMES", "LocalFileFormat"]
 
 #: needle's signal types by python-threatexchange's names (its CLI's default signal types)
-TE_TYPE_NAMES: Mapping[str, str] = {"pdq": "pdq", "md5": "video_md5", "sha256": "video_sha256"}
+TE_TYPE_NAMES: Mapping[str, str] = {
+    "pdq": "pdq",
+    "md5": "video_md5",
+    "sha256": "video_sha256",
+    VPDQ_SIGNAL: "vpdq",  # the vpdq extension's VPDQSignal
+}
 
-_TYPED_LINE = re.compile(rb"([A-Za-z][A-Za-z0-9_]*) +([0-9a-fA-F]{16,})\s*")
+#: a typed line: a hex signal, or a vPDQ JSON list (cut short where the sniffed head ends)
+_TYPED_LINE = re.compile(rb"([A-Za-z][A-Za-z0-9_]*) +(?:[0-9a-fA-F]{16,}\s*|\[.*)")
 
 
 class LocalFileFormat:
@@ -46,7 +59,7 @@ class LocalFileFormat:
     name: ClassVar[str] = "te-local-file"
     description: ClassVar[str] = (
         "what python-threatexchange's local_file collaboration reads: TYPE SIGNAL lines "
-        "(pdq, video_md5, video_sha256)"
+        "(pdq, video_md5, video_sha256, vpdq)"
     )
     suffixes: ClassVar[tuple[str, ...]] = ()
     signal_types: ClassVar[frozenset[str] | None] = frozenset(TE_TYPE_NAMES)
@@ -81,8 +94,8 @@ class LocalFileFormat:
             if not text or text.startswith("#"):
                 continue
             kind, _, value = text.partition(" ")  # as threatexchange splits a line
-            if not value:
-                kind, value = "", kind
+            if not value or text.startswith(("[", "{")):  # a bare hash, or a bare vPDQ list
+                kind, value = "", text
             try:
                 collector.add(make_entry(kind or given, value.strip()))
             except SignalFormatError as exc:

@@ -172,6 +172,9 @@ class Classification:
     ``skipped`` says so and ``scores`` is empty too. ``model_sha256`` is the SHA-256 of the
     model file when the classifier runs a local one (the ``onnx`` type): a calibration names
     the exact model it was measured on, and the assessment matches it by this digest.
+    ``frame_time``: for a frame of a video, its time in seconds (a scan classifies a few
+    sampled frames of each video, one ``Classification`` per frame and classifier); None for
+    an image.
     """
 
     classifier: str
@@ -185,6 +188,7 @@ class Classification:
     #: why the classifier chose not to look at this image (a configured gate), or None
     skipped: str | None = None
     model_sha256: str | None = None
+    frame_time: float | None = None
 
     @property
     def available(self) -> bool:
@@ -213,6 +217,7 @@ class Classification:
             "unavailable": self.unavailable,
             "skipped": self.skipped,
             "model_sha256": self.model_sha256,
+            **({} if self.frame_time is None else {"frame_time": round(self.frame_time, 3)}),
         }
 
 

@@ -16,15 +16,16 @@ from needle.banks import (
     read_bank_file,
     write_bank_file,
 )
+from needle.banks._common import make_entry
 from needle.cli._common import DB_OPTION, console, err_console, open_store
 from needle.errors import (
     BankError,
     BankFormatError,
     MediaError,
     NoEntriesError,
+    OptionalDependencyError,
     SignalFormatError,
 )
-from needle.signals import infer_type, registry
 from needle.signals.pdq import PDQ_MATCH_DISTANCE
 from needle.store import Store
 
@@ -54,7 +55,7 @@ def import_(
     files: list[Path] = typer.Argument(..., help="Hash list files.", exists=True, dir_okay=False),
     format: str | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
     signal_type: str | None = typer.Option(
-        None, "--type", "-t", help="Signal type of bare hashes (md5, sha1, sha256, pdq)."
+        None, "--type", "-t", help="Signal type of bare hashes (md5, sha1, sha256, pdq, vpdq)."
     ),
     threshold: int | None = typer.Option(
         None, "--threshold", help=f"PDQ distance threshold of a new bank [{PDQ_MATCH_DISTANCE}]."
@@ -149,7 +150,8 @@ def _count_lines(file: Path) -> int:
 def add(
     name: str = typer.Argument(..., help="Bank to add to (created if it does not exist)."),
     values: list[str] = typer.Argument(
-        ..., help="Hash values, or image files (an argument naming an existing file is a file)."
+        ...,
+        help="Hash values, or image or video files (an argument naming an existing file is a file).",
     ),
     signal_type: str | None = typer.Option(
         None,
@@ -163,16 +165,26 @@ def add(
         "--no-regions",
         help="For files: only the whole picture's hashes, not those of the parts that find crops.",
     ),
+    seconds_per_hash: float = typer.Option(
+        0.0,
+        "--seconds-per-hash",
+        min=0.0,
+        help="Videos: hash one frame every this many seconds (0, the default: every frame, "
+        "so that a clip cut anywhere is found).",
+    ),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Add hash values, or the hashes of image files, to a bank.
+    """Add hash values, or the hashes of image and video files, to a bank.
 
     For an image file needle stores what a scan computes for it (md5, sha256 and PDQ) and the
     PDQ of four parts of the picture (the centre 90 % and 80 % of each side, the top 90 % and
     the bottom 90 %), so that a copy with 5 % or 10 % cut off every side, or 10 % off the top
     or the bottom, matches too, reported as transform "crop". Hash lists from elsewhere hold
     one PDQ per picture and cannot find crops. PDQ hashes under the quality floor are left
-    out. A file that cannot be read or decoded is reported and nothing of it is stored; the
+    out. A video (told by its content, not its name; needs the video extra, PyAV) gives its
+    md5 (HMA's video_md5), sha256 and vPDQ: the PDQ of every frame (a scan hashes one a
+    second; against every frame of the banked copy, a clip cut anywhere is found), stored as
+    one vpdq entry. A file that cannot be read or decoded is reported and nothing of it is stored; the
     other files are (exit status 1).
 
     Examples: needle bank add known photo1.jpg photo2.png --label series-a;
@@ -182,7 +194,7 @@ def add(
     files = [value for value in values if os.path.lexists(value)]
     hashes = [value for value in values if not os.path.lexists(value)]
     entries = _hash_entries(hashes, signal_type, labels)  # a bad value stops before any work
-    made, failed = _file_entries(files, labels, regions=not no_regions)
+    made, failed = _file_entries(files, labels, regions=not no_regions, seconds=seconds_per_hash)
     if not entries and not made:
         err_console.print(f"nothing added to {name!r}: no file could be hashed")
         raise typer.Exit(1)
@@ -212,15 +224,14 @@ def _hash_entries(
     entries = []
     for value in values:
         try:
-            kind = signal_type or infer_type(value)
-            entries.append(BankEntry(kind, registry.get(kind).validate(value), labels))
+            entries.append(make_entry(signal_type, value, labels))
         except SignalFormatError as exc:
             raise BankError(f"{value!r} is neither a file nor a hash: {exc}") from None
     return entries
 
 
 def _file_entries(
-    files: list[str], labels: tuple[str, ...], *, regions: bool
+    files: list[str], labels: tuple[str, ...], *, regions: bool, seconds: float
 ) -> tuple[list[tuple[str, MediaEntries]], int]:
     """Each file with its entries, and how many files failed (each said on stderr)."""
     from needle.banks.from_media import entries_from_file
@@ -230,9 +241,18 @@ def _file_entries(
     failed = 0
     for file in files:
         try:
-            one = entries_from_file(file, labels=labels, regions=BANK_REGIONS if regions else ())
+            one = entries_from_file(
+                file,
+                labels=labels,
+                regions=BANK_REGIONS if regions else (),
+                seconds_per_hash=seconds,
+            )
         except MediaError as exc:
             _say(f"{file}: {exc}: not added", "red")
+            failed += 1
+            continue
+        except OptionalDependencyError as exc:  # a video, and PyAV is not installed
+            _say(f"{file}: a video needs the video extra: {exc}: not added", "red")
             failed += 1
             continue
         if one.skipped:
@@ -250,6 +270,8 @@ def _report_files(
     for (file, one), new in zip(made, added, strict=True):
         kinds = ", ".join(e.signal_type for e in one.entries if e.region is None)
         parts = f" + {one.regions} region{'s' * (one.regions != 1)}" if one.regions else ""
+        if one.frames is not None:  # a video
+            parts = f" ({one.frames} frame hash{'es' * (one.frames != 1)})"
         there = len(one.entries) - new
         console.print(
             f"{file}: {kinds}{parts}: {new} added"
@@ -288,11 +310,11 @@ def export(
     Each format is named for what reads it. For python-threatexchange's CLI, export
     te-local-file and add the file with `threatexchange config collab edit local_file NAME
     --create --filename /ABSOLUTE/PATH` (no --signal-type: each line names its type), then
-    `threatexchange fetch`. Its types are pdq, video_md5 and video_sha256 (no sha1), and it
-    matches md5 and sha256 with `match video` only. te-simple-csv writes the CSV of its
-    simple.TYPE.te files (CliIndicatorSerialization, HMA), one signal type a file: name it
-    simple.HASH_PDQ.te, simple.HASH_MD5.te. What a format cannot hold is counted in the
-    summary. A bank built from media (bank add FILE) also holds PDQ hashes of parts of each
+    `threatexchange fetch`. Its types are pdq, video_md5 and video_sha256 (no sha1), and vpdq
+    with its vPDQ extension; it matches md5 and sha256 with `match video` only. te-simple-csv
+    writes the CSV of its simple.TYPE.te files (CliIndicatorSerialization, HMA), one signal
+    type a file: name it simple.HASH_PDQ.te, simple.HASH_MD5.te. What a format cannot hold is
+    counted in the summary. A bank built from media (bank add FILE) also holds PDQ hashes of parts of each
     picture, written as plain PDQ hashes (the formats have no place for the part's name);
     --no-regions leaves them out.
 
@@ -324,11 +346,62 @@ def list_(db: str | None = DB_OPTION) -> None:
     if not banks:
         console.print("no banks yet: needle bank import NAME FILE")
         return
-    table = Table("bank", "pdq threshold", "entries", "by type")
+    table = Table("bank", "pdq threshold", "video shares", "entries", "by type")
     for bank in banks:
         by_type = ", ".join(f"{k} {v}" for k, v in sorted(bank.counts.items()))
-        table.add_row(bank.name, str(bank.pdq_threshold), str(sum(bank.counts.values())), by_type)
+        shares = f"{bank.vpdq_query_percent:g} % / {bank.vpdq_compared_percent:g} %"
+        total = str(sum(bank.counts.values()))
+        table.add_row(bank.name, str(bank.pdq_threshold), shares, total, by_type)
     console.print(table)
+
+
+@app.command("set")
+def set_(
+    name: str = typer.Argument(..., help="Bank to change."),
+    threshold: int | None = typer.Option(
+        None, "--threshold", min=0, max=256, help="PDQ threshold in bits (also per video frame)."
+    ),
+    query_percent: float | None = typer.Option(
+        None,
+        "--vpdq-query-percent",
+        min=0.0,
+        max=100.0,
+        help="Share of a scanned video's frames that must be found in a banked video (80).",
+    ),
+    compared_percent: float | None = typer.Option(
+        None,
+        "--vpdq-compared-percent",
+        min=0.0,
+        max=100.0,
+        help="Share of the banked video's frames that must be found in the scanned one (0).",
+    ),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Change a bank's thresholds: what counts as a match for its PDQ hashes and videos.
+
+    A scanned video matches a banked one when at least --vpdq-query-percent of its frames are
+    each within --threshold bits of a frame of the banked video, and --vpdq-compared-percent
+    of the banked video's frames are found in it (the vPDQ reference's defaults, 80 and 0, find
+    a short clip cut from a long banked video).
+
+    Example: needle bank set hotline --vpdq-query-percent 60
+    """
+    if threshold is None and query_percent is None and compared_percent is None:
+        raise BankError("nothing to change: give --threshold or a --vpdq-*-percent")
+    store = open_store(db)
+    try:
+        if threshold is not None:
+            store.set_bank_threshold(name, threshold)
+        if query_percent is not None or compared_percent is not None:
+            store.set_bank_video_shares(name, query=query_percent, compared=compared_percent)
+        (bank,) = [b for b in store.list_banks() if b.name == name]
+    finally:
+        store.close()
+    console.print(
+        f"{name}: PDQ threshold {bank.pdq_threshold}, a video matches with "
+        f"{bank.vpdq_query_percent:g} % of its frames and {bank.vpdq_compared_percent:g} % "
+        "of the banked video's"
+    )
 
 
 @app.command("delete")

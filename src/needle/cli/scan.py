@@ -72,6 +72,19 @@ def command(
         dir_okay=False,
         help="TOML file with the assessment's thresholds (docs/assessment.md; default: built in).",
     ),
+    video_frames: int = typer.Option(
+        8,
+        "--video-frames",
+        min=0,
+        help="Frames of each video the classifiers see: this many spread evenly, and as many "
+        "scene changes at most (0: none).",
+    ),
+    seconds_per_hash: float = typer.Option(
+        1.0,
+        "--seconds-per-hash",
+        min=0.0,
+        help="Videos: one frame every this many seconds gets a vPDQ hash (0: every frame).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Scan folders and archives: known material first, then likely new material.
@@ -79,7 +92,10 @@ def command(
     Every file gets md5, sha1, sha256 and a PDQ perceptual hash (with its 8 rotations and
     flips) and is matched against the banks. Images are scored by the classifiers
     (explicit content, apparent age of faces), checked for AI-generation and camera
-    evidence, and their names and embedded prompts go through the text guard. Each file
+    evidence, and their names and embedded prompts go through the text guard. Videos
+    (MP4/MOV, MKV/WebM, AVI, FLV, MPEG-TS/PS, WMV; needs the `video` extra) get a vPDQ
+    (one frame hash a second) matched against banked videos, a few sampled frames scored
+    by the classifiers (reasons cite the frame's time), and C2PA and container tags read. Each file
     gets a priority (critical, high, medium, low, none) with the reasons, and is stored
     as one record in the database. Files that cannot be read are recorded with the
     reason; the scan goes on.
@@ -102,6 +118,8 @@ def command(
         classify_config=str(classifier_config) if classifier_config else None,
         provenance=provenance,
         textguard=textguard,
+        seconds_per_hash=seconds_per_hash,
+        video_frames=video_frames,
     )
     preload(options)  # a missing model or extra fails now, not once per file
     store = open_store(db)

@@ -5,6 +5,10 @@ signals (``{"md5": Signal, "pdq": Signal, ...}`` or a list). Out: one ``Match`` 
 entry hit, with the bank, the distance, the bank's threshold and, for PDQ, the dihedral
 transform of the file that matched.
 
+Banked videos (``vpdq`` entries) are searched with the file's ``vpdq`` signal through one
+``VideoIndex`` per bank (``needle.match.video_banks``): a hit is a ``Match`` with ``video``
+set, one per banked video whose shares meet the bank's thresholds.
+
 Banks built from media (``needle bank add NAME FILE``) also hold PDQ hashes of parts of each
 picture (``BankEntry.region``): a hit on one is a ``crop`` of the picture (``Match.region``
 names the part). One picture gives at most one such match per bank, the nearest, and none
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,8 +38,13 @@ from needle.errors import ConfigError, SignalFormatError
 from needle.match.exact import ExactIndex
 from needle.match.model import Match, crop_transform
 from needle.match.pdq import PDQ_BYTES, PDQIndex, pdq_array
+from needle.match.video import VideoMatch
 from needle.signals.base import Signal
 from needle.signals.pdq import PDQ, PDQ_QUALITY_FLOOR
+from needle.signals.vpdq_exchange import VPDQ_SIGNAL, vpdq_digest
+
+if TYPE_CHECKING:
+    from needle.match.video_banks import VideoBanks
 
 __all__ = ["Matcher", "SignalSet"]
 
@@ -42,6 +52,7 @@ __all__ = ["Matcher", "SignalSet"]
 SignalSet = Mapping[str, Signal] | Sequence[Signal]
 
 PDQ_NAME = PDQ.name
+VPDQ_NAME = VPDQ_SIGNAL
 
 #: (bank, entry position, distance, transform, signal type) of one hit
 _Hit = tuple[int, int, int, str | None, str]
@@ -92,6 +103,7 @@ class Matcher:
 
         exact_parts: dict[str, list[tuple[int, TypeColumn]]] = {}
         pdq_parts: dict[int, list[tuple[int, TypeColumn]]] = {}
+        video_parts: list[tuple[int, TypeColumn]] = []
         for b, bank in enumerate(self._banks):
             threshold = _bank_threshold(bank)
             entries = bank.entries
@@ -101,6 +113,8 @@ class Matcher:
             for kind, column in columns.columns.items():
                 if kind == PDQ_NAME:
                     pdq_parts.setdefault(threshold, []).append((b, column))
+                elif kind == VPDQ_NAME:
+                    video_parts.append((b, column))
                 else:
                     exact_parts.setdefault(kind, []).append((b, column))
 
@@ -112,6 +126,11 @@ class Matcher:
             (PDQIndex(self._pdq_values(parts), threshold, copy=False), _rows(parts))
             for threshold, parts in sorted(pdq_parts.items())
         ]
+        self._videos: VideoBanks | None = None
+        if video_parts:
+            from needle.match.video_banks import VideoBanks
+
+            self._videos = VideoBanks(self._banks, video_parts)
 
     def _pdq_values(self, parts: list[tuple[int, TypeColumn]]) -> np.ndarray:
         """The PDQ hashes of several banks' columns as one ``(n, 32)`` uint8 array."""
@@ -142,8 +161,11 @@ class Matcher:
 
     def __len__(self) -> int:
         """Number of bank entries indexed."""
-        return sum(len(rows) for _, rows in self._exact.values()) + sum(
-            len(rows) for _, rows in self._pdq
+        videos = len(self._videos) if self._videos is not None else 0
+        return (
+            sum(len(rows) for _, rows in self._exact.values())
+            + sum(len(rows) for _, rows in self._pdq)
+            + videos
         )
 
     def match(self, signals: SignalSet) -> list[Match]:
@@ -153,6 +175,7 @@ class Matcher:
     def match_many(self, batch: Sequence[SignalSet]) -> list[list[Match]]:
         """``match`` for each file of a batch; PDQ is searched once for the whole batch."""
         found: list[list[_Hit]] = [[] for _ in batch]
+        videos: list[dict[tuple[int, int], VideoMatch]] = [{} for _ in batch]
         pdq_groups: list[list[tuple[str, str]]] = []
         pdq_owner: list[int] = []
         for i, item in enumerate(batch):
@@ -162,6 +185,11 @@ class Matcher:
                         continue
                     pdq_groups.append(_variants(signal))
                     pdq_owner.append(i)
+                    continue
+                if signal.type == VPDQ_NAME and self._videos is not None:
+                    for b, e, video in self._videos.search(signal):
+                        found[i].append((b, e, video.best_distance, None, VPDQ_NAME))
+                        videos[i][b, e] = video
                     continue
                 index = self._exact.get(signal.type)
                 if index is None:
@@ -177,7 +205,9 @@ class Matcher:
                             (*rows.at(hit.row), hit.distance, hit.transform, PDQ_NAME)
                         )
         entries = self._entries({(b, e) for item in found for b, e, *_ in item})
-        return [self._matches(item, entries) for item in found]
+        return [
+            self._matches(item, entries, video) for item, video in zip(found, videos, strict=True)
+        ]
 
     def _entries(self, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], BankEntry]:
         """The whole entries (labels too) of the hits of a batch, one lookup per bank."""
@@ -194,7 +224,10 @@ class Matcher:
         return out
 
     def _matches(
-        self, found: list[_Hit], entries: Mapping[tuple[int, int], BankEntry]
+        self,
+        found: list[_Hit],
+        entries: Mapping[tuple[int, int], BankEntry],
+        videos: Mapping[tuple[int, int], VideoMatch],
     ) -> list[Match]:
         # One Match per (bank, entry): a file may carry two PDQ signals hitting one entry.
         best: dict[tuple[int, int], _Hit] = {}
@@ -221,17 +254,19 @@ class Matcher:
                         continue
                     shown.add((b, entry.source))
                 transform = crop_transform(transform)
+            video = videos.get((b, e))
             out.append(
                 Match(
                     bank=bank.name,
                     signal_type=kind,
-                    value=entry.value,
+                    value=entry.value if video is None else vpdq_digest(entry.value),
                     distance=distance,
                     threshold=bank.threshold_for(kind),
                     transform=transform,
                     labels=tuple(entry.labels),
                     entry_id=e,
                     region=region,
+                    video=video,
                 )
             )
         return out

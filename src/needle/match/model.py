@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from needle.jsonvalue import JSONObject
+
+if TYPE_CHECKING:
+    from needle.match.video import VideoMatch
 
 __all__ = ["CROP_TRANSFORM", "Match", "crop_transform"]
 
@@ -32,6 +36,11 @@ class Match:
     ``needle.signals.pdq.DIHEDRAL_DESCRIPTIONS``; None for exact signals. A hit on the PDQ
     hash of a part of a listed picture (a bank built from media) is a ``crop``
     (``crop+rotate90`` when turned too), and ``region`` names the part ("centre 90%").
+
+    A video's ``vpdq`` hit on a banked video (``needle.match.video``): ``value`` is the
+    sha256 of the banked vPDQ (``needle.signals.vpdq_exchange.vpdq_digest``), ``distance``
+    the nearest frame distance, ``threshold`` the per-frame one, and ``video`` how much of
+    each video is in the other and where.
     """
 
     bank: str
@@ -43,6 +52,7 @@ class Match:
     labels: tuple[str, ...] = ()
     entry_id: int | None = None
     region: str | None = None
+    video: VideoMatch | None = None
 
     def to_dict(self) -> JSONObject:
         out: JSONObject = {
@@ -56,4 +66,6 @@ class Match:
         }
         if self.region is not None:
             out["region"] = self.region
+        if self.video is not None:
+            out["video"] = self.video.to_dict()
         return out

@@ -16,13 +16,20 @@ How:
    taken, as the vPDQ reference takes it. Before a frame is decoded the declared frame size,
    duration and frame count are checked against ``Limits``, and the decoder is told the
    pixel limit itself (FFmpeg's ``max_pixels``).
-3. **decode** (``VideoReader.frames``): every frame is decoded, in the decoder's output
-   order, and counted from 0 as the reference counts them (``AVCodecContext.frame_num - 1``);
-   the timestamp is ``frame number / frame rate`` (the stream's average rate, else its
-   real base rate), as the reference computes it, so it does not depend on presentation
-   times. With ``seconds_per_frame`` S only frames whose number is a multiple of
-   ``int(S * frame rate)`` are converted to RGB and yielded (the reference's selection).
-   Frame count, frame size and time are checked after every frame.
+3. **decode** (``VideoReader.frames``): frames come in the decoder's output order and are
+   counted from 0 as the reference counts them (``AVCodecContext.frame_num - 1``); the
+   timestamp is ``frame number / frame rate`` (the stream's average rate, else its real base
+   rate), as the reference computes it, so it does not depend on presentation times. With
+   ``seconds_per_frame`` S only frames whose number is a multiple of ``int(S * frame rate)``
+   are converted to RGB and yielded (the reference's selection). Frame count, frame size and
+   time are checked after every frame.
+   **Skipping** (``needle.media.video_skip``): most of the time goes into decoding frames
+   that are never sampled. In H.264/H.265 from MP4 or Matroska, a packet that is not
+   sampled and that no sampled frame can depend on (a picture no other refers to; a picture
+   after the last sampled one before the next IDR picture) is counted from its
+   presentation time but not decoded. The numbers are checked against the decoder's output
+   as it goes; where the check fails, the video is decoded again, every frame (as
+   ``skip_unused=False`` has it do from the start).
 4. **convert**: YUV to RGB24 by swscale at the stored size, with the reference's settings
    (BT.601 coefficients, limited range except the ``yuvj`` formats, ``SWS_AREA``), then
    turned upright by the stream's display matrix (rotation and mirroring, as the
@@ -51,6 +58,7 @@ from needle.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMe
 from needle.media.item import Item
 from needle.media.limits import DEFAULT_LIMITS, Limits
 from needle.media.reading import open_regular
+from needle.media.video_skip import Irregular, SkipPlan
 
 if TYPE_CHECKING:
     from av.container import InputContainer
@@ -201,6 +209,7 @@ def open_video(
     *,
     limits: Limits = DEFAULT_LIMITS,
     clock: Callable[[], float] = time.monotonic,
+    decoder_threads: int = 0,
 ) -> VideoReader:
     """Open a video (bytes, or a path on disk) for reading; close it, or use it in ``with``.
 
@@ -208,6 +217,8 @@ def open_video(
     no video stream, ``MediaTooLarge`` when the header declares more than ``limits`` allow,
     ``CorruptMedia`` when FFmpeg cannot read the header, ``OptionalDependencyError`` when
     PyAV is not installed. ``clock`` (seconds) times ``limits.max_video_decode_seconds``.
+    ``decoder_threads``: FFmpeg's decoder threads (0: its choice, one per core this process
+    may run on; slice threads, which pictures coded as one slice do not use).
     """
     av = _av()
     handle: BinaryIO = io.BytesIO(source) if isinstance(source, bytes) else _open_path(source)
@@ -224,7 +235,7 @@ def open_video(
             container = av.open(handle, mode="r", format=CONTAINERS[kind][0])
         except av.error.FFmpegError as exc:
             raise CorruptMedia(f"cannot read the video's header: {_reason(exc)}") from None
-        return VideoReader(container, handle, kind, limits, clock)
+        return VideoReader(container, handle, kind, limits, clock, decoder_threads)
     except MediaError:
         handle.close()
         raise
@@ -254,17 +265,23 @@ class VideoReader:
         kind: str,
         limits: Limits,
         clock: Callable[[], float],
+        decoder_threads: int = 0,
     ) -> None:
         self._container = container
         self._handle = handle
         self._limits = limits
         self._clock = clock
+        self._threads = decoder_threads
         self._started = False
-        #: frames decoded so far by ``frames()``, every one, whether yielded or not
+        #: frames counted so far by ``frames()``, every one, whether yielded, decoded or not
         self.frame_count = 0
+        #: frames the decoder gave: fewer than ``frame_count`` where frames were skipped
+        #: (``needle.media.video_skip``), more where a failed skip plan had it start again
+        self.decoded_count = 0
         try:
             self._stream = self._video_stream()
             self.info = self._read_info(kind)
+            self._set_up_decoder()
         except BaseException:
             self.close()
             raise
@@ -283,6 +300,17 @@ class VideoReader:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    def tags(self, *, max_tags: int = 64, max_chars: int = 500) -> dict[str, str]:
+        """The container's and the video stream's metadata tags (``encoder``, ``comment``,
+        ``com.apple.quicktime.software`` ...), stream tags prefixed ``stream:``; at most
+        ``max_tags`` of them, each value cut to ``max_chars``: what provenance reads."""
+        found: dict[str, str] = {}
+        for prefix, tags in (("", self._container.metadata), ("stream:", self._stream.metadata)):
+            for key, value in list(tags.items())[:max_tags]:
+                if len(found) < max_tags:
+                    found[f"{prefix}{str(key)[:100]}"] = str(value)[:max_chars]
+        return found
 
     def close(self) -> None:
         try:
@@ -332,8 +360,6 @@ class VideoReader:
                 f"the video declares {declared:,} frames, over the limit of "
                 f"{limits.max_video_frames:,} (Limits.max_video_frames): not decoded"
             )
-        # the decoder refuses larger pictures itself, before allocating them
-        context.options = {**context.options, "max_pixels": str(limits.max_video_pixels)}
         return VideoInfo(
             container=kind,
             codec=context.name,
@@ -344,13 +370,35 @@ class VideoReader:
             declared_frames=declared,
         )
 
+    def _set_up_decoder(self) -> None:
+        context = self._stream.codec_context
+        # the decoder refuses larger pictures itself, before allocating them
+        context.options = {**context.options, "max_pixels": str(self._limits.max_video_pixels)}
+        context.thread_count = self._threads
+
+    def _reopen(self, av: ModuleType) -> None:
+        """The container opened again at the file's first byte, to decode every frame."""
+        self._container.close()
+        try:
+            self._handle.seek(0)
+            self._container = av.open(
+                self._handle, mode="r", format=CONTAINERS[self.info.container][0]
+            )
+            self._stream = self._video_stream()
+            self._set_up_decoder()
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise CorruptMedia(f"cannot read the video again: {_reason(exc)}") from None
+
     def frames(
-        self, *, seconds_per_frame: float = 0.0, upright: bool = True
+        self, *, seconds_per_frame: float = 0.0, upright: bool = True, skip_unused: bool = True
     ) -> Iterator[DecodedFrame]:
-        """Decode every frame; yield the sampled ones (``frame_step``) as RGB.
+        """Count every frame; yield the sampled ones (``frame_step``) as RGB.
 
         ``upright`` applies the display matrix (rotation, mirroring); the vPDQ reference
-        hashes the stored frames, and ``needle.signals.vpdq`` passes False. Raises a
+        hashes the stored frames, and ``needle.signals.vpdq`` passes False. ``skip_unused``:
+        frames that are not sampled and that no sampled frame depends on are counted without
+        being decoded where that is safe (``video_skip.SkipPlan``); False decodes every
+        frame. The frames yielded and ``frame_count`` are the same either way. Raises a
         ``MediaError`` when a limit is passed or the stream is damaged; one that holds no
         frame at all is ``CorruptMedia``. Time spent by the caller between frames counts
         towards ``Limits.max_video_decode_seconds``.
@@ -361,32 +409,61 @@ class VideoReader:
         av = _av()
         step = frame_step(seconds_per_frame, self.info.frame_rate)
         deadline = self._clock() + self._limits.max_video_decode_seconds
-        number = -1
-        decoded = self._decoded(av, deadline)
+        plan = SkipPlan.of(self._stream, self.info.container, step) if skip_unused else None
+        last = -1  # the last frame yielded: after a failed plan, decoding resumes past it
+        while True:
+            try:
+                for number, frame in self._numbered(av, deadline, plan):
+                    if number > last and number % step == 0:
+                        last = number
+                        rgb = self._rgb(frame, upright)
+                        yield DecodedFrame(number, number / self.info.frame_rate, rgb)
+                break
+            except Irregular:
+                self._reopen(av)
+                plan = None
+        if self.frame_count == 0:
+            raise CorruptMedia("the video stream holds no frames")
+
+    def _numbered(
+        self, av: ModuleType, deadline: float, plan: SkipPlan | None
+    ) -> Iterator[tuple[int, VideoFrame]]:
+        """Each decoded frame with its number: its place in the decoder's output, or, with
+        a plan, the place the plan checked it has among all frames, skipped ones included."""
+        decoded = self._decoded(av, deadline, plan)
+        self.frame_count = 0
         try:
             for frame in decoded:
-                number += 1
-                self._check(frame, number, deadline)
+                self.decoded_count += 1
+                number = self.frame_count if plan is None else plan.output(frame)
+                _check_pixels(frame.width, frame.height, self._limits)
+                self._check(number, deadline)
                 self.frame_count = number + 1
                 if number == 0:
                     self._matrix = _frame_matrix(frame) or self._matrix
                     self.rotation = _rotation_of(self._matrix)
-                if number % step == 0:
-                    yield DecodedFrame(
-                        number, number / self.info.frame_rate, self._rgb(frame, upright)
-                    )
+                yield number, frame
         finally:
             decoded.close()
-        if number < 0:
-            raise CorruptMedia("the video stream holds no frames")
+        if plan is not None:
+            self.frame_count = plan.finish()
 
-    def _decoded(self, av: ModuleType, deadline: float) -> Generator[VideoFrame, None, None]:
-        """Frames in decoder order, FFmpeg's failures turned into ``MediaError``; the clock is
-        also read before each packet, so packets that decode to no frame are timed too."""
+    def _decoded(
+        self, av: ModuleType, deadline: float, plan: SkipPlan | None
+    ) -> Generator[VideoFrame, None, None]:
+        """Frames in decoder order, of the packets ``plan`` has decoded (every one without a
+        plan; the numbers of the others checked against the limits), FFmpeg's failures
+        turned into ``MediaError``; the clock is also read before each packet, so packets
+        that decode to no frame are timed too."""
         try:
             for packet in self._container.demux(self._stream):
                 self._in_time(deadline, self.frame_count)
-                yield from packet.decode()
+                if plan is None:
+                    yield from packet.decode()
+                    continue
+                for ready in plan.feed(packet):
+                    yield from ready.decode()
+                self._check(plan.highest, deadline)
         except av.error.FFmpegError as exc:
             raise CorruptMedia(f"the video is damaged or truncated: {_reason(exc)}") from None
         except MemoryError:
@@ -401,14 +478,14 @@ class VideoReader:
                 f"(Limits.max_video_decode_seconds): stopped after {frames:,} frames"
             )
 
-    def _check(self, frame: VideoFrame, number: int, deadline: float) -> None:
+    def _check(self, number: int, deadline: float) -> None:
+        """Frame ``number`` (decoded or not) within the frame, duration and time limits."""
         limits = self._limits
         if number >= limits.max_video_frames:
             raise MediaTooLarge(
                 f"the video has more than {limits.max_video_frames:,} frames "
                 "(Limits.max_video_frames): stopped there"
             )
-        _check_pixels(frame.width, frame.height, limits)
         if number / self.info.frame_rate > limits.max_video_seconds:
             raise MediaTooLarge(
                 f"the video runs past {limits.max_video_seconds:,.0f} s "

@@ -19,6 +19,9 @@ named in ``stage_errors`` and the file keeps its other results):
    generator's output sizes: one decode, not two);
 6. text guard, once per file, over the texts a person or a generator chose: the file's name
    below the scanned root and, when provenance found one, the embedded prompt.
+
+A file whose first bytes are a video container goes to ``needle.pipeline.video`` instead
+(digests, vPDQ, classifiers on sampled frames, container provenance), then step 6.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from needle.errors import MediaError
 from needle.jsonvalue import JSONObject
 from needle.media import DEFAULT_LIMITS, DecodedImage, Item, Limits, decode_image
+from needle.media.video import video_source
 from needle.signals import Signal, compute_signals
 from needle.signals.pdq import PDQ_DRAFT_SIZE
 from needle.store.record import FileRecord, GuardFinding
@@ -45,6 +49,7 @@ __all__ = [
     "FileRecord",
     "ScanOptions",
     "compute_file",
+    "loaded_classifiers",
     "preload",
     "relative_name",
 ]
@@ -75,6 +80,8 @@ class ScanOptions:
     textguard: bool = False
     roots: tuple[str, ...] = ()
     threads: int = 1
+    seconds_per_hash: float = 1.0
+    video_frames: int = 8
 
     def fingerprint(self) -> JSONObject:
         """The options that change what a record holds (a resumed scan must match them)."""
@@ -84,6 +91,8 @@ class ScanOptions:
             "classify_config": self.classify_config,
             "provenance": self.provenance,
             "textguard": self.textguard,
+            "seconds_per_hash": self.seconds_per_hash,
+            "video_frames": self.video_frames,
         }
 
 
@@ -101,7 +110,8 @@ def relative_name(path: str, roots: tuple[str, ...]) -> str:
 _CLASSIFIERS: dict[tuple[tuple[str, ...] | None, str | None, int], list[Classifier]] = {}
 
 
-def _classifiers(options: ScanOptions, *, load: bool = False) -> list[Classifier]:
+def loaded_classifiers(options: ScanOptions, *, load: bool = False) -> list[Classifier]:
+    """The scan's classifiers, loaded once in this process and kept."""
     key = (options.classifiers, options.classify_config, options.threads)
     if key not in _CLASSIFIERS:
         from needle.classify import load_classifiers
@@ -121,7 +131,7 @@ def preload(options: ScanOptions) -> None:
     (``workers=0``) and ``needle classify``; worker processes load their own.
     """
     if options.classify:
-        _classifiers(options, load=True)
+        loaded_classifiers(options, load=True)
 
 
 class _Clock:
@@ -149,6 +159,12 @@ def compute_file(item: Item, options: ScanOptions | None = None) -> FileRecord:
     """Read, hash, decode and examine one item. Never raises for bad input: the record says why."""
     options = options or ScanOptions()
     clock = _Clock()
+    item, video = video_source(item, options.limits)
+    if video is not None:
+        from needle.pipeline.video import compute_video
+
+        record = compute_video(item, video, options, clock.lap)
+        return _with_guard(record, options, clock)
     stage_errors: dict[str, str] = {}
     size = item.size
     error: tuple[str, str] | None = None
@@ -174,6 +190,8 @@ def compute_file(item: Item, options: ScanOptions | None = None) -> FileRecord:
             error = (str(exc), exc.reason)
         clock.lap("decode")
         signals = compute_signals(data, image)
+        if image is not None and image.frames > 1:
+            _animation(data, image, signals, options, stage_errors)
         clock.lap("signals")
         if image is not None and options.classify:
             classifications = _classify(item.path, image, data, signals, options)
@@ -203,6 +221,41 @@ def compute_file(item: Item, options: ScanOptions | None = None) -> FileRecord:
     )
 
 
+def _with_guard(record: FileRecord, options: ScanOptions, clock: _Clock) -> FileRecord:
+    """A video's record with step 6 (the text guard) and the stage timings added."""
+    errors = dict(record.stage_errors)
+    guard: tuple[GuardFinding, ...] = ()
+    if options.textguard:
+        guard = _guard(record.path, record.provenance, options, errors)
+        clock.lap("textguard")
+    return replace(record, guard=guard, stage_errors=errors, timings=clock.timings)
+
+
+def _animation(
+    data: bytes,
+    image: DecodedImage,
+    signals: dict[str, Signal],
+    options: ScanOptions,
+    stage_errors: dict[str, str],
+) -> None:
+    """An animated GIF, WebP or PNG is a video too: the vPDQ of its frames joins its signals
+    (``needle.signals.animation``), so banked videos are searched with it."""
+    from needle.signals.animation import ANIMATED_FORMATS, animation_features
+    from needle.signals.vpdq_signal import vpdq_signal
+
+    if image.format not in ANIMATED_FORMATS:
+        return
+    try:
+        features = animation_features(
+            data, seconds_per_hash=options.seconds_per_hash, dihedral=True, limits=options.limits
+        )
+    except MediaError as exc:
+        stage_errors["vpdq"] = str(exc)
+        return
+    if features:
+        signals["vpdq"] = vpdq_signal(features)
+
+
 def _read(item: Item, options: ScanOptions) -> bytes | tuple[str, str]:
     """The item's bytes, or (message, reason) saying why they cannot be read."""
     try:
@@ -226,7 +279,7 @@ def _classify(
         md5=md5.value if md5 else None,
         path=path,
     )
-    (found,) = run_classifiers(_classifiers(options), [sample])
+    (found,) = run_classifiers(loaded_classifiers(options), [sample])
     return tuple(found)
 
 

@@ -21,7 +21,7 @@ import json
 import os
 import re
 import threading
-from typing import Any
+from typing import Any, BinaryIO
 
 from needle._optional import import_optional
 from needle.provenance.model import C2paAction, C2paInfo
@@ -40,6 +40,9 @@ MIME_TYPES = {
     "GIF": "image/gif",
     "HEIF": "image/heif",
     "AVIF": "image/avif",
+    # videos, by needle.media.video's container kinds
+    "mp4": "video/mp4",
+    "avi": "video/x-msvideo",
 }
 
 # failure codes (C2PA 2.x "validation status codes") grouped by what they mean for a reviewer
@@ -191,8 +194,11 @@ def _codes(store: dict[str, Any]) -> list[str]:
     return codes
 
 
-def read_c2pa(data: bytes, fmt: str, *, trust_anchors: str | None = None) -> C2paInfo | None:
-    """Read the manifest store of ``data``; None when there is none. Never raises."""
+def read_c2pa(
+    data: bytes | BinaryIO, fmt: str, *, trust_anchors: str | None = None
+) -> C2paInfo | None:
+    """Read the manifest store of ``data`` (the bytes, or a seekable stream: a video on
+    disk is read where it is); None when there is none. Never raises."""
     try:
         c2pa = import_optional("c2pa", "provenance")
         context = c2pa_context(trust_anchors)
@@ -200,7 +206,8 @@ def read_c2pa(data: bytes, fmt: str, *, trust_anchors: str | None = None) -> C2p
         return C2paInfo(state="unreadable", error=str(exc))
     mime = MIME_TYPES.get(fmt)
     try:
-        with c2pa.Reader(mime, io.BytesIO(data), context=context) as reader:
+        stream = io.BytesIO(data) if isinstance(data, bytes) else data
+        with c2pa.Reader(mime, stream, context=context) as reader:
             store = json.loads(reader.json())
             remote = reader.get_remote_url() if not reader.is_embedded() else None
     except Exception as exc:  # c2pa raises C2paError subclasses; any failure is per file

@@ -13,7 +13,7 @@ Where the bytes come from:
   the scan hashed. Bytes whose sha256 differs from the record's are refused: the file changed
   since it was scanned, and the reviewer would decide on a different picture.
 
-What is shown: ``thumbnail`` decodes under the scan's limits, reduces to at most 256 pixels,
+What is shown: ``thumbnail`` decodes under the scan's limits (a video: its first frame), reduces to at most 256 pixels,
 removes colour and blurs on the server, then encodes a fresh JPEG (no metadata travels).
 ``revealed_image`` is the unblurred picture, re-encoded too (at most 2048 pixels, no EXIF,
 a format every browser shows). Hostile or unreadable media raises a ``MediaError`` saying why.
@@ -34,6 +34,7 @@ from needle.media import ARCHIVE_SEPARATOR, DEFAULT_LIMITS, Limits, decode_image
 from needle.media.archive import HeldBytes, walk_archive
 from needle.media.names import is_archive_name
 from needle.media.reading import read_regular
+from needle.media.video import SNIFF_BYTES, is_video
 from needle.review.model import BlurSettings, ReviewItem
 from needle.review.queue import sessions
 from needle.store import Store
@@ -160,10 +161,23 @@ def _encode(image: Image.Image, quality: int) -> bytes:
 
 
 def _small(data: bytes, limits: Limits, side: int) -> Image.Image:
-    decoded = decode_image(data, limits=limits, draft_size=side)
-    image = decoded.image
+    if is_video(data[:SNIFF_BYTES]):
+        image = _poster(data, limits)
+    else:
+        image = decode_image(data, limits=limits, draft_size=side).image
     image.thumbnail((side, side), Image.Resampling.LANCZOS)
     return image
+
+
+def _poster(data: bytes, limits: Limits) -> Image.Image:
+    """A video's first frame, upright: what the reviewer sees of a video (its record lists
+    the frames the classifiers scored, by time)."""
+    from needle.media.video import open_video
+
+    with open_video(data, limits=limits) as reader:
+        for frame in reader.frames(seconds_per_frame=1e9, upright=True):
+            return Image.fromarray(frame.rgb)
+    raise CorruptMedia("the video holds no frame to show")
 
 
 def thumbnail(data: bytes, blur: BlurSettings, limits: Limits = DEFAULT_LIMITS) -> bytes:

@@ -30,6 +30,13 @@ How, for each edge, walking its lines (rows for top and bottom, columns for the 
    ``TOLERANCE``). A sky brightening smoothly towards the edge passes ``TOLERANCE`` line by
    line and would otherwise look like a border ending there.
 
+Both looks run with the border's colour told within ``FINE_TOLERANCE`` first (a pale picture
+whose edges lie 8 levels from white padding, as a near-white drawing's do, is told apart
+from the padding only so; flat JPEG-coded white stays within 2-3 levels), then within
+``TOLERANCE`` when the finer look found nothing (JPEG ringing next to a sharp edge can keep
+the finer look from finding an edge that the wider one finds). The finer look asks for a
+clear edge of ``FINE_EDGE_CONTRAST``.
+
 Then, for the picture as a whole: some edge must lose at least ``MIN_TRIM_SHARE`` of its
 side (less is not worth another hash), each side must keep ``MIN_KEEP_SHARE``, and no more
 than ``MAX_BORDER_COLOUR_LEFT`` of what is left may be a border's colour (a page of text, a
@@ -46,6 +53,8 @@ __all__ = [
     "BACKGROUND_SHARE",
     "CAPTION_TEXT_SHARE",
     "EDGE_CONTRAST",
+    "FINE_EDGE_CONTRAST",
+    "FINE_TOLERANCE",
     "MAX_BORDER_COLOUR_LEFT",
     "MIN_KEEP_SHARE",
     "MIN_TRIM_SHARE",
@@ -59,6 +68,13 @@ __all__ = [
 #: luma levels (0-255) a border pixel may stray from the border's colour: JPEG noise on a
 #: flat area stays within 2-3 levels; the lines where ringing goes further are the ``window``
 TOLERANCE = 12.0
+#: the first, finer look: a pale picture (a near-white drawing) padded with white lies within
+#: ``TOLERANCE`` of its border everywhere; flat JPEG-coded white stays within 2-3 levels, so
+#: 4 still tells border from picture
+FINE_TOLERANCE = 4.0
+#: the clear edge the finer look asks for (``EDGE_CONTRAST`` at ``TOLERANCE``): a pale picture
+#: 8 levels under white padding meets it with the one line that blends the two
+FINE_EDGE_CONTRAST = 1.5 * FINE_TOLERANCE
 #: a line is plain (pure border) when this share of its pixels is the border's colour
 PLAIN_SHARE = 0.97
 #: a line is background (band with some text, border blended with picture) when this share
@@ -101,9 +117,9 @@ class Trim:
         return self.left, self.top, width - self.right, height - self.bottom
 
 
-def _shares(lines: np.ndarray, colour: float) -> np.ndarray:
-    """Share of each line's pixels within ``TOLERANCE`` of ``colour``."""
-    near = np.abs(lines - np.float32(colour)) <= np.float32(TOLERANCE)
+def _shares(lines: np.ndarray, colour: float, tolerance: float) -> np.ndarray:
+    """Share of each line's pixels within ``tolerance`` of ``colour``."""
+    near = np.abs(lines - np.float32(colour)) <= np.float32(tolerance)
     return np.count_nonzero(near, axis=1) / lines.shape[1]
 
 
@@ -151,35 +167,39 @@ def _depth(shares: np.ndarray, text: int, window: int) -> int | None:
     return 0 if bool((after >= PLAIN_SHARE).any()) else border
 
 
-def _edge(lines: np.ndarray, limit: int, caption: bool, window: int) -> tuple[int, float]:
+def _edge(
+    lines: np.ndarray, limit: int, caption: bool, window: int, tolerance: float
+) -> tuple[int, float]:
     """Lines to drop at the edge whose lines, from the outermost inwards, are ``lines``, and
     the edge's colour."""
     outer = lines[0]
     colour = float(np.partition(outer, len(outer) // 2)[len(outer) // 2])  # its median
-    shares = _shares(lines[:1], colour)
+    shares = _shares(lines[:1], colour, tolerance)
     if shares[0] < PLAIN_SHARE:
         return 0, colour
     text = max(1, int(len(lines) * CAPTION_TEXT_SHARE)) if caption else 0
     total = min(len(lines), limit + max(text + 1, PICTURE_LINES) + 1)
     count = min(total, _FIRST_LINES)
     while True:
-        shares = np.concatenate((shares, _shares(lines[len(shares) : count], colour)))
+        shares = np.concatenate((shares, _shares(lines[len(shares) : count], colour, tolerance)))
         depth = _depth(shares, text, window)
         if depth is not None or count == total:
             break
         count = min(total, count * 2)
     if not depth or depth > limit:
         return 0, colour
-    return (depth if _clear_edge(lines[depth : depth + PICTURE_LINES], colour) else 0), colour
+    clear = _clear_edge(lines[depth : depth + PICTURE_LINES], colour, tolerance)
+    return (depth if clear else 0), colour
 
 
-def _clear_edge(picture: np.ndarray, colour: float) -> bool:
+def _clear_edge(picture: np.ndarray, colour: float, tolerance: float) -> bool:
     """Whether the first lines of the ``picture`` are far from the border's ``colour`` on
-    average, or busy: not the smooth continuation of a flat area."""
+    average (``EDGE_CONTRAST``; ``FINE_EDGE_CONTRAST`` at ``FINE_TOLERANCE``), or busy: not the smooth continuation of a flat area."""
     if not picture.size:
         return False
-    far = float(np.abs(picture - np.float32(colour)).mean()) >= EDGE_CONTRAST
-    return far or float(picture.std()) >= TOLERANCE
+    contrast = EDGE_CONTRAST if tolerance >= TOLERANCE else FINE_EDGE_CONTRAST
+    far = float(np.abs(picture - np.float32(colour)).mean()) >= contrast
+    return far or float(picture.std()) >= tolerance
 
 
 def find_trim(luma: np.ndarray, *, window: int = 1) -> Trim | None:
@@ -191,6 +211,15 @@ def find_trim(luma: np.ndarray, *, window: int = 1) -> Trim | None:
     """
     if luma.ndim != 2 or min(luma.shape) < _MIN_SIDE:
         return None
+    for tolerance in (FINE_TOLERANCE, TOLERANCE):
+        trim = _find(luma, window, tolerance)
+        if trim is not None:
+            return trim
+    return None
+
+
+def _find(luma: np.ndarray, window: int, tolerance: float) -> Trim | None:
+    """``find_trim`` with one ``tolerance`` for a border's colour."""
     height, width = luma.shape
     edges = {  # lines from the edge inwards, the side they cut, whether a caption may lie there
         "top": (luma, height, True),
@@ -199,7 +228,7 @@ def find_trim(luma: np.ndarray, *, window: int = 1) -> Trim | None:
         "right": (luma.T[::-1], width, False),
     }
     found = {
-        name: _edge(lines, int(side * (1 - MIN_KEEP_SHARE)), caption, window)
+        name: _edge(lines, int(side * (1 - MIN_KEEP_SHARE)), caption, window, tolerance)
         for name, (lines, side, caption) in edges.items()
     }
     trim = Trim(**{name: depth for name, (depth, _) in found.items()})
@@ -207,16 +236,16 @@ def find_trim(luma: np.ndarray, *, window: int = 1) -> Trim | None:
         return None
     left, top, right, bottom = trim.box(width, height)
     colours = {colour for depth, colour in found.values() if depth}
-    return None if _mostly(luma[top:bottom, left:right], colours) else trim
+    return None if _mostly(luma[top:bottom, left:right], colours, tolerance) else trim
 
 
-def _mostly(picture: np.ndarray, colours: set[float]) -> bool:
+def _mostly(picture: np.ndarray, colours: set[float], tolerance: float) -> bool:
     """Whether more than ``MAX_BORDER_COLOUR_LEFT`` of ``picture`` is one of ``colours``
     (judged on a sample of about 16,000 pixels: a share needs no more)."""
     step = max(1, int((picture.size / _SAMPLE_PIXELS) ** 0.5))
     sample = picture[::step, ::step]
     return any(
-        float((np.abs(sample - np.float32(colour)) <= TOLERANCE).mean()) > MAX_BORDER_COLOUR_LEFT
+        float((np.abs(sample - np.float32(colour)) <= tolerance).mean()) > MAX_BORDER_COLOUR_LEFT
         for colour in colours
     )
 

@@ -8,9 +8,12 @@ sampled frame, in frame order.
 How, as the reference (ThreatExchange ``vpdq/cpp/vpdq/cpp/hashing``: ``filehasher.cpp``,
 ``ffmpegwrapper.cpp``, ``hasher.h``, ``bufferhasher.cpp``) computes it:
 
-- every frame of the first video stream is decoded and counted from 0 in decoder output
-  order; frame ``n`` is hashed when ``n % int(seconds_per_hash * frame_rate) == 0`` (every
-  frame when that is 0: ``seconds_per_hash=0``). The default, 1 s, is the reference Python
+- every frame of the first video stream is counted from 0 in decoder output order (frames
+  that are not hashed and that no hashed frame depends on are counted from their
+  presentation times without being decoded, where that gives the same numbers:
+  ``needle.media.video_skip``); frame ``n`` is hashed when
+  ``n % int(seconds_per_hash * frame_rate) == 0`` (every frame when that is 0:
+  ``seconds_per_hash=0``). The default, 1 s, is the reference Python
   bindings' (``vpdq.computeHash``) and python-threatexchange's;
 - the frame is converted to RGB24 by swscale at its stored size (the reference's
   ``downsample_width``/``height`` default to 0: no resize; BT.601, ``SWS_AREA``) and not
@@ -165,7 +168,7 @@ class VideoHashes:
 
     video_md5: str
     info: VideoInfo
-    frame_count: int  #: frames decoded (every one, hashed or not)
+    frame_count: int  #: frames in the video, as the reference counts them (hashed or not)
     rotation: int  #: the display matrix's turn, degrees counter-clockwise; frames hashed as stored
     seconds_per_hash: float
     vpdq: VpdqHash
@@ -221,6 +224,8 @@ def hash_video(
     dihedral: bool = False,
     limits: Limits = DEFAULT_LIMITS,
     clock: Callable[[], float] = time.monotonic,
+    skip_unused: bool = True,
+    decoder_threads: int = 0,
 ) -> VideoHashes:
     """The ``video_md5`` and vPDQ of one video; a ``MediaError`` when it cannot be read
     within ``limits`` (``needle.media.video``), ``OptionalDependencyError`` without PyAV.
@@ -228,11 +233,16 @@ def hash_video(
     ``seconds_per_hash``: one frame hashed every that many seconds (0: every frame).
     ``dihedral``: also the 8 dihedral variants of each frame (``VpdqFeature.variants``), for
     a query that may be a mirrored or turned copy (``needle.match.video``).
+    ``skip_unused``: frames not hashed that no hashed frame depends on are counted, not
+    decoded, where that is safe (the same hashes; False decodes every frame).
+    ``decoder_threads``: FFmpeg's (``open_video``).
     """
     if seconds_per_hash < 0 or not math.isfinite(seconds_per_hash):
         raise ValueError(f"seconds_per_hash must be 0 or more, not {seconds_per_hash}")
-    with open_video(source, limits=limits, clock=clock) as reader:
-        frames = reader.frames(seconds_per_frame=seconds_per_hash, upright=False)
+    with open_video(source, limits=limits, clock=clock, decoder_threads=decoder_threads) as reader:
+        frames = reader.frames(
+            seconds_per_frame=seconds_per_hash, upright=False, skip_unused=skip_unused
+        )
         features = tuple(vpdq_features(frames, dihedral=dihedral))
         return VideoHashes(
             video_md5=video_md5(source),

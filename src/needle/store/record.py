@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # stage result types: annotations only, so importing the stor
     from needle.assess import Assessment
     from needle.classify.base import Classification
     from needle.provenance.model import ProvenanceResult
+    from needle.signals.vpdq import VideoHashes
     from needle.store.schema import FileRow
     from needle.textguard.result import GuardResult
 
@@ -88,6 +89,9 @@ class FileRecord:
     ``error``/``error_reason`` say why the file could not be read or decoded (its hashes of
     the bytes are still there); ``stage_errors`` names a stage that failed unexpectedly on
     this file while the others' results were kept; ``timings`` are seconds per stage.
+    ``video``: for a video, what its container declares and its vPDQ (``needle.signals.vpdq``;
+    the ``vpdq`` signal carries the same frames for matching); ``format`` is then the
+    container and ``frames`` the frames decoded.
     """
 
     path: str
@@ -104,6 +108,7 @@ class FileRecord:
     guard: tuple[GuardFinding, ...] = ()
     stage_errors: Mapping[str, str] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict, compare=False)
+    video: VideoHashes | None = field(default=None, repr=False)
 
     def value(self, signal_type: str) -> str | None:
         signal = self.signals.get(signal_type)
@@ -150,6 +155,13 @@ def _details(record: ScanRecord) -> JSONObject:
         details["textguard"] = [g.to_dict() for g in file.guard]
     if file.stage_errors:
         details["stage_errors"] = dict(file.stage_errors)
+    if file.video is not None:
+        video = file.video.to_dict()
+        video.pop("video_md5", None)  # the record's md5
+        found: list[JSONValue] = [m.to_dict() for m in record.matches if m.video is not None]
+        if found:
+            video["matches"] = found
+        details["video"] = video
     return details
 
 
@@ -235,6 +247,9 @@ class StoredRecord:
     textguard: tuple[JSONObject, ...] = ()
     stage_errors: Mapping[str, str] = field(default_factory=dict)
     embedded_prompt: EmbeddedPrompt | None = field(default=None, repr=False)
+    #: for a video: container, codec, size, duration, frames, its vPDQ and how its matches
+    #: compared (``FileRecord.video`` as stored); None for an image
+    video: JSONObject | None = None
 
     def to_dict(self) -> JSONObject:
         return export_record(self)
@@ -244,6 +259,7 @@ def stored_record(row: FileRow) -> StoredRecord:
     """A ``file_record`` row and its match rows, read back."""
     details: JSONObject = dict(row.details)
     provenance = details.get("provenance")
+    video = details.get("video")
     errors = details.get("stage_errors")
     saved = row.embedded_prompt
     prompt = None
@@ -267,6 +283,7 @@ def stored_record(row: FileRow) -> StoredRecord:
             {str(k): str(v) for k, v in errors.items()} if isinstance(errors, dict) else {}
         ),
         embedded_prompt=prompt,
+        video=video if isinstance(video, dict) else None,
     )  # fmt: skip
 
 
@@ -299,4 +316,6 @@ def export_record(record: StoredRecord) -> JSONObject:
         data["textguard"] = list(record.textguard)
     if record.stage_errors:
         data["stage_errors"] = dict(record.stage_errors)
+    if record.video is not None:
+        data["video"] = record.video
     return data

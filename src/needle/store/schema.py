@@ -47,6 +47,10 @@ class BankRow(Base):
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     pdq_threshold: Mapped[int]
     description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: a video matches one of this bank's videos when these shares of its frames and of the
+    #: banked video's are found (``needle.banks.model.Bank``)
+    vpdq_query_percent: Mapped[float] = mapped_column(sa.Float, default=80.0, server_default="80")
+    vpdq_compared_percent: Mapped[float] = mapped_column(sa.Float, default=0.0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=_now)
 
     entries: Mapped[list[BankEntryRow]] = relationship(
@@ -61,9 +65,12 @@ class BankEntryRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     bank_id: Mapped[int] = mapped_column(sa.ForeignKey("bank.id", ondelete="CASCADE"), index=True)
     signal_type: Mapped[str] = mapped_column(sa.String(40))
+    #: the hash; for a type whose values are too long for a key (``vpdq``: a whole video),
+    #: the sha256 of the value, which is then kept in ``payload``
     value: Mapped[str] = mapped_column(sa.String(512))
     labels: Mapped[list] = mapped_column(default=list)
     meta: Mapped[dict] = mapped_column(default=dict)
+    payload: Mapped[str | None] = mapped_column(sa.Text)
 
     bank: Mapped[BankRow] = relationship(back_populates="entries")
 

@@ -1,5 +1,10 @@
 """The store: banks, scan jobs and per-file records, on SQLite or PostgreSQL alike.
 
+A bank entry is keyed by (bank, signal type, value). A ``vpdq`` entry's value (a whole
+video's frame hashes, ``needle.signals.vpdq_exchange``) is longer than a key holds: it is
+stored as its sha256 (``vpdq_digest``) in ``value`` and whole in ``payload``, and every read
+(``load_bank``, ``load_bank_columns``, the lookups behind them) gives the whole value back.
+
 Only the scan's parent process writes. Records of a batch are written in one transaction
 together with their matches, so a killed scan leaves whole records or none, and the unique
 (job, path) key makes a record impossible to store twice.
@@ -25,6 +30,14 @@ from needle.banks.model import Bank, BankEntry
 from needle.errors import BankError, JobRunning, StoreError
 from needle.jsonvalue import JSONObject
 from needle.signals.pdq import PDQ_MATCH_DISTANCE
+from needle.store.bank_rows import (
+    DIGEST_KEYED,
+    BankImport,
+    bank_shares,
+    driver_chunks,
+    insert_new_entries,
+    whole_value,
+)
 from needle.store.engine import DEFAULT_DB, create_engine, migrate
 from needle.store.owner import is_alive, now_utc, this_process
 from needle.store.record import ScanRecord, StoredRecord, path_key, record_row, stored_record
@@ -39,6 +52,8 @@ class BankSummary:
     pdq_threshold: int
     description: str
     counts: dict[str, int]
+    vpdq_query_percent: float = 80.0
+    vpdq_compared_percent: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -81,123 +96,6 @@ def _pairs(session: Session, statement: sa.Executable) -> dict[str, int]:
 def _fingerprint(roots: Sequence[str], options: JSONObject) -> str:
     text = json.dumps({"roots": list(roots), "options": options}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-#: the columns an import writes, in the order of the SQLite fast path's tuples
-_ENTRY_COLUMNS = ("bank_id", "signal_type", "value", "labels", "meta")
-
-
-class BankImport:
-    """One bank's import in progress (``Store.bank_import``): ``add`` inserts a chunk.
-
-    ``added`` counts entries that were new, ``offered`` all given to ``add``; ``created``
-    says the bank is new (and, after the block, that it was kept).
-
-    On SQLite a chunk goes to the driver's ``executemany`` as tuples, labels and meta
-    already JSON: SQLAlchemy's per-row parameter and JSON processing cost three times the
-    insert itself. SQLite sums an executemany's row count, which is then the number of new
-    entries; psycopg cannot, so on PostgreSQL the statement returns the ids it inserted.
-    """
-
-    def __init__(self, session: Session, insert: sa.Insert, bank_id: int) -> None:
-        self._session = session
-        self._insert = insert
-        self.bank_id = bank_id
-        self.created = False
-        self.added = 0
-        self.offered = 0
-        connection = session.connection()
-        self._sqlite: str | None = None
-        if connection.dialect.name == "sqlite":
-            compiled = insert.compile(dialect=connection.dialect, column_keys=list(_ENTRY_COLUMNS))
-            assert tuple(compiled.positiontup or ()) == _ENTRY_COLUMNS, compiled.positiontup
-            self._sqlite = str(compiled)
-
-    def add(self, entries: Sequence[BankEntry]) -> int:
-        """Insert ``entries``, skipping any already in the bank; returns how many were new."""
-        if not entries:
-            return 0
-        connection = self._session.connection()
-        if self._sqlite is not None:
-            driver = connection.connection.driver_connection
-            assert driver is not None
-            cursor = driver.cursor()
-            try:
-                cursor.executemany(
-                    self._sqlite,
-                    [
-                        (
-                            self.bank_id,
-                            e.signal_type,
-                            e.value,
-                            json.dumps(list(e.labels)) if e.labels else "[]",
-                            json.dumps(dict(e.meta)) if e.meta else "{}",
-                        )
-                        for e in entries
-                    ],
-                )
-                new = int(cursor.rowcount)
-            finally:
-                cursor.close()
-        else:
-            rows = [
-                {
-                    "bank_id": self.bank_id,
-                    "signal_type": e.signal_type,
-                    "value": e.value,
-                    "labels": list(e.labels),
-                    "meta": dict(e.meta),
-                }
-                for e in entries
-            ]
-            new = len(self._session.connection().execute(self._insert, rows).all())
-        self.offered += len(entries)
-        self.added += new
-        return new
-
-
-def _driver_chunks(
-    connection: sa.Connection, query: sa.Select[tuple[str, str]] | sa.Select[tuple[str]], size: int
-) -> Iterator[list[tuple[str, ...]]]:
-    """The rows of ``query``, ``size`` at a time, from the driver's own cursor.
-
-    For the millions of rows of a bank load: SQLAlchemy's row objects cost 2-3x the read
-    itself. PostgreSQL gets a server-side (named) cursor, so the rows are not all fetched
-    into the client at once; SQLite's cursor steps through them anyway.
-    """
-    compiled = query.compile(dialect=connection.dialect)
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    if connection.dialect.name == "postgresql":
-        cursor = driver.cursor(name="needle_bank_load")
-        params: object = compiled.params
-    else:
-        cursor = driver.cursor()
-        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-    try:
-        cursor.execute(str(compiled), params)
-        while rows := cursor.fetchmany(size):
-            yield rows
-    finally:
-        cursor.close()
-
-
-def _insert_new_entries(dialect: str) -> sa.Insert:
-    """INSERT of bank entries that does nothing for one already in the bank (the unique
-    (bank, type, value) key): ``ON CONFLICT DO NOTHING``, which SQLite and PostgreSQL share."""
-    table = BankEntryRow.__table__
-    assert isinstance(table, sa.Table)
-    if dialect == "postgresql":
-        return (
-            postgresql.insert(table)
-            .on_conflict_do_nothing(index_elements=["bank_id", "signal_type", "value"])
-            .returning(table.c.id)
-        )
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(
-            index_elements=["bank_id", "signal_type", "value"]
-        )
-    raise StoreError(f"banks need SQLite or PostgreSQL, not {dialect}")
 
 
 BANK_GENERATION = "bank_generation"
@@ -273,6 +171,23 @@ class Store:
             self._bank_row(session, name).pdq_threshold = pdq_threshold
             mark_banks_changed(session)
 
+    def set_bank_video_shares(
+        self, name: str, *, query: float | None = None, compared: float | None = None
+    ) -> None:
+        """The shares (percent, 0-100) a video match with this bank's videos needs: of the
+        scanned video's frames found in a banked one (``query``), and of its frames found in
+        the scanned one (``compared``); None leaves one as it is."""
+        for share in (query, compared):
+            if share is not None and not 0.0 <= share <= 100.0:
+                raise BankError(f"a share of frames is a percentage from 0 to 100, not {share}")
+        with self._session.begin() as session:
+            row = self._bank_row(session, name)
+            if query is not None:
+                row.vpdq_query_percent = query
+            if compared is not None:
+                row.vpdq_compared_percent = compared
+            mark_banks_changed(session)
+
     @contextmanager
     def bank_import(
         self,
@@ -305,7 +220,7 @@ class Store:
                 if not 0 <= pdq_threshold <= 256:
                     raise BankError(f"PDQ threshold must be between 0 and 256, not {pdq_threshold}")
                 row.pdq_threshold = pdq_threshold
-            batch = BankImport(session, _insert_new_entries(self.engine.dialect.name), row.id)
+            batch = BankImport(session, insert_new_entries(self.engine.dialect.name), row.id)
             batch.created = created
             yield batch
             if created and not batch.added:
@@ -343,7 +258,7 @@ class Store:
                 for signal_type, value, labels, meta in session.execute(
                     sa.select(
                         BankEntryRow.signal_type,
-                        BankEntryRow.value,
+                        whole_value(),
                         BankEntryRow.labels,
                         BankEntryRow.meta,
                     )
@@ -351,7 +266,7 @@ class Store:
                     .order_by(BankEntryRow.id)
                 )
             ]
-            return Bank(row.name, entries, row.pdq_threshold, row.description)
+            return Bank(row.name, entries, row.pdq_threshold, row.description, *bank_shares(row))
 
     def load_bank_columns(self, name: str, *, chunk: int = 1 << 16) -> Bank:
         """The bank as a scan matches it: entries as ``BankColumns``, read ``chunk`` rows at a time.
@@ -365,6 +280,7 @@ class Store:
         with self._session() as session:
             row = self._bank_row(session, name)
             bank_id, threshold, description = row.id, row.pdq_threshold, row.description
+            shares = bank_shares(row)
             counts = {
                 str(kind): int(n)
                 for kind, n in session.execute(
@@ -376,14 +292,16 @@ class Store:
             builder = ColumnsBuilder(counts)
             table = BankEntryRow.__table__.c
             kinds = list(counts)
+            # the payload is read only where the bank holds a type that has one
+            value = whole_value() if DIGEST_KEYED.keys() & counts.keys() else table.value
             query: sa.Select[tuple[str]] | sa.Select[tuple[str, str]]
             if len(kinds) == 1:  # the usual big bank: one type, so one column to read
-                query = sa.select(table.value).where(
+                query = sa.select(value).where(
                     table.bank_id == bank_id, table.signal_type == kinds[0]
                 )
             else:
-                query = sa.select(table.signal_type, table.value).where(table.bank_id == bank_id)
-            for rows in _driver_chunks(session.connection(), query.order_by(table.id), chunk):
+                query = sa.select(table.signal_type, value).where(table.bank_id == bank_id)
+            for rows in driver_chunks(session.connection(), query.order_by(table.id), chunk):
                 if len(kinds) == 1:
                     builder.add(kinds * len(rows), [r[0] for r in rows])
                 else:
@@ -392,19 +310,23 @@ class Store:
         def lookup(signal_type: str, values: Sequence[str]) -> dict[str, BankEntry]:
             return self._entries_by_value(bank_id, signal_type, values)
 
-        return Bank(name, builder.build(lookup), threshold, description)
+        return Bank(name, builder.build(lookup), threshold, description, *shares)
 
     def _entries_by_value(
         self, bank_id: int, signal_type: str, values: Sequence[str]
     ) -> dict[str, BankEntry]:
+        """Whole entries by value, looked up through the unique key (a digest-keyed type's
+        values by their digest)."""
+        digest = DIGEST_KEYED.get(signal_type)
+        keys = {digest(v): v for v in values} if digest else {v: v for v in values}
         with self._session() as session:
             return {
-                value: BankEntry(signal_type, value, tuple(labels), dict(meta))
-                for value, labels, meta in session.execute(
+                keys[key]: BankEntry(signal_type, keys[key], tuple(labels), dict(meta))
+                for key, labels, meta in session.execute(
                     sa.select(BankEntryRow.value, BankEntryRow.labels, BankEntryRow.meta).where(
                         BankEntryRow.bank_id == bank_id,
                         BankEntryRow.signal_type == signal_type,
-                        BankEntryRow.value.in_(list(values)),
+                        BankEntryRow.value.in_(list(keys)),
                     )
                 )
             }
@@ -423,7 +345,9 @@ class Store:
             ):
                 counts.setdefault(bank_id, {})[signal_type] = n
             return [
-                BankSummary(b.name, b.pdq_threshold, b.description, counts.get(b.id, {}))
+                BankSummary(
+                    b.name, b.pdq_threshold, b.description, counts.get(b.id, {}), *bank_shares(b)
+                )
                 for b in session.scalars(sa.select(BankRow).order_by(BankRow.name))
             ]
 
