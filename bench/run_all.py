@@ -31,6 +31,7 @@ BENCHMARKS = {
     "classify_throughput": "the wallpapers; a few minutes",
     "provenance_throughput": "the wallpapers and ../shared/testdata; a few minutes",
     "textguard_latency": "nothing; a few minutes",
+    "textguard_evasion": "nothing; the adversarial harness on the dev set and held-out splits",
     "match_throughput": "the python-threatexchange baseline in its own virtualenv; ~30 min",
     "bank_scale": "PostgreSQL for its PostgreSQL rows; ~30 min",
     "serve_load": "wrk when installed; tens of minutes",

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "textguard" / "dev.jsonl"
+#: more languages, one file each: ``<lang>.json`` holding {"block": [...], "allow": [...]}
+PHRASES = Path(__file__).resolve().parent / "textguard_phrases"
 
 # language -> (block phrases, allow phrases)
 BASE: dict[str, tuple[list[str], list[str]]] = {
@@ -892,6 +894,15 @@ LATIN_EVASIONS = ("leet", "spacing", "homoglyph", "zero_width", "repeat", "diacr
 ANY_SCRIPT_EVASIONS = ("zero_width", "control_chars", "spacing")
 
 
+def phrase_files() -> dict[str, tuple[list[str], list[str]]]:
+    """The languages whose phrases live in ``PHRASES`` (one JSON file each), by code."""
+    found = {}
+    for path in sorted(PHRASES.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        found[path.stem] = (list(data["block"]), list(data["allow"]))
+    return found
+
+
 def build() -> list[dict[str, str]]:
     rng = random.Random(20250101)
     rows: list[dict[str, str]] = []
@@ -903,7 +914,8 @@ def build() -> list[dict[str, str]]:
         seen.add(text)
         rows.append({"text": text, "label": label, "lang": lang, "evasion": evasion})
 
-    for lang, (block, allow) in BASE.items():
+    more = phrase_files()
+    for lang, (block, allow) in {**BASE, **more}.items():
         for t in block:
             add(t, "block", lang, "none")
         for t in allow:
@@ -932,7 +944,20 @@ def build() -> list[dict[str, str]]:
             for t in rng.sample(block, 2):
                 add(fn(t), "block", lang, name)
             add(fn(rng.choice(allow)), "allow", lang, name)
+    for lang, (block, allow) in more.items():  # the same evasions as the languages above
+        names = LATIN_EVASIONS if _latin(block) else ANY_SCRIPT_EVASIONS
+        for name in names:
+            fn = EVASIONS[name]
+            for t in rng.sample(block, 2):
+                add(fn(t), "block", lang, name)
+            add(fn(rng.choice(allow)), "allow", lang, name)
     return rows
+
+
+def _latin(phrases: list[str]) -> bool:
+    """Whether most letters of ``phrases`` are ASCII Latin (the Latin-script evasions fit)."""
+    letters = [c for t in phrases for c in t if c.isalpha()]
+    return sum(c.isascii() for c in letters) * 2 > len(letters)
 
 
 def main() -> None:

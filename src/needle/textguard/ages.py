@@ -9,20 +9,22 @@ Three passes, each for what the others cannot see:
 
 1. :func:`find_ages` on the text: at each number, one regex built from every language's
    units after it and, on the text just before it, one of the units before it; number words
-   with a unit ("twelve year old"); ``18+``;
-2. :func:`cjk_ages` inside unspaced runs (``十二歳``);
-3. :func:`token_ages` on the tokens, after words were re-cut: units split or stretched to
-   evade ("10 ye ar old", "10 yeeear oold"), and a bare number after a person word
-   ("girl, 12").
+   with a unit, before or after it or glued to it (:mod:`~needle.textguard.agewords`:
+   "twelve year old", "zwölfjährige", "aged twelve", "sixth grader"); ``18+``;
+2. :func:`cjk_ages` inside unspaced runs (``十二歳``, ``สิบสองขวบ``);
+3. :func:`token_ages` on the tokens, after words were re-cut: units split, stretched or
+   reversed to evade ("10 ye ar old", "10 yeeear oold", "10 raey dlo"), and a bare number
+   or number word after a person word ("girl, 12", "girl, twelve").
 """
 
 from __future__ import annotations
 
 import re
 
+from needle.textguard.agewords import number_word_regex, unspaced_word_ages, word_ages
 from needle.textguard.hits import Hit, Spans, inside
 from needle.textguard.normalize import canonical, squeeze
-from needle.textguard.terms import SPACED_CHAR, Lexicon, Sense
+from needle.textguard.terms import SPACED_CHAR, Lexicon, Sense, trie_regex
 from needle.textguard.tokens import DIGIT, Tokens
 
 __all__ = [
@@ -47,12 +49,10 @@ _CJK_AGE = re.compile(rf"([{_CJK_NUM}]{{1,3}})\s*(?:歳|才|岁|歲)")
 
 
 def _unit_pattern(units: list[str]) -> str:
-    """Alternation of unit words; spaces and hyphens between their words are optional."""
-    parts = []
-    for unit in sorted(units, key=len, reverse=True):
-        pieces = [re.escape(p) for p in re.split(r"[\s\-]+", unit) if p]
-        parts.append(r"[\s\-]*".join(pieces))
-    return "|".join(parts)
+    """Unit words as one trie regex (the longest first; its cost does not grow with the
+    number of languages); spaces and hyphens between their words are optional."""
+    keys = {" ".join(p for p in re.split(r"[\s\-]+", unit) if p) for unit in units}
+    return trie_regex(sorted(k for k in keys if k)).replace("\\ ", "[\\s\\-]*")
 
 
 def _needs_boundary(unit: str) -> bool:
@@ -60,16 +60,16 @@ def _needs_boundary(unit: str) -> bool:
     return last.isascii() or "\u0370" <= last <= "\u04ff"
 
 
-_AGE_CACHE: dict[int, tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | None]] = {}
+_AGE_CACHE: dict[int, tuple[Lexicon, re.Pattern[str], re.Pattern[str], re.Pattern[str] | None]] = {}
 
 
 def _age_regexes(lex: Lexicon) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | None]:
     """Three regexes built once from every language's units: units after a number (matched
     at each number), units before a number (matched on the text just before it), and number
-    words with a unit ("twelve year old")."""
+    words with a unit after them (:mod:`~needle.textguard.agewords`)."""
     cached = _AGE_CACHE.get(id(lex))
-    if cached is not None:
-        return cached
+    if cached is not None and cached[0] is lex:
+        return cached[1], cached[2], cached[3]
     w = SPACED_CHAR
     sep = r"\s*[-‐–]?\s*"
     after = []
@@ -89,15 +89,11 @@ def _age_regexes(lex: Lexicon) -> tuple[re.Pattern[str], re.Pattern[str], re.Pat
             before.append(rf"(?<!{w})(?P<{group}>{_unit_pattern(list(units))})\s*[:=]?{sep}\Z")
     after_regex = re.compile("|".join(after))
     before_regex = re.compile("|".join(before))
-    words = [re.escape(k) for k in sorted(lex.numbers, key=len, reverse=True)]
-    word_regex = None
-    if words and lex.age_after:
-        bounded = [u for u in lex.age_after if _needs_boundary(u)]
-        word_regex = re.compile(
-            rf"(?<!{w})(?P<n>{'|'.join(words)}){sep}(?:{_unit_pattern(bounded)})(?!{w})"
-        )
-    _AGE_CACHE[id(lex)] = (after_regex, before_regex, word_regex)
-    return after_regex, before_regex, word_regex
+    words = number_word_regex(lex)
+    if len(_AGE_CACHE) > 16:
+        _AGE_CACHE.clear()
+    _AGE_CACHE[id(lex)] = (lex, after_regex, before_regex, words)
+    return after_regex, before_regex, words
 
 
 def _cjk_number(s: str) -> int:
@@ -188,9 +184,11 @@ def _number_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def find_ages(text: str, lex: Lexicon, has_number_word: bool) -> list[Hit]:
+def find_ages(text: str, lex: Lexicon, word_starts: list[int]) -> list[Hit]:
+    """Ages and grades in ``text``: digits with units (step 1 of the module docstring), and
+    number words at ``word_starts`` (:func:`~needle.textguard.agewords.word_starts`)."""
     hits: list[Hit] = []
-    after_regex, before_regex, word_regex = _age_regexes(lex)
+    after_regex, before_regex, _ = _age_regexes(lex)
     after_pre, before_pre = _age_prefilters(lex)
     if DIGIT.search(text):
         n = len(text)
@@ -222,9 +220,9 @@ def find_ages(text: str, lex: Lexicon, has_number_word: bool) -> list[Hit]:
                 hit = age_hit(int(m.group(1)), m.start(), m.end())
                 if hit is not None:
                     hits.append(hit)
-    if has_number_word and word_regex is not None:
-        for m in word_regex.finditer(text):
-            hit = age_hit(lex.numbers[m.group("n")], m.start(), m.end())
+    if word_starts:
+        for value, start, end, grade in word_ages(text, lex, word_starts):
+            hit = age_hit(value, start, end, grade=grade)
             if hit is not None:
                 hits.append(hit)
     return hits
@@ -235,15 +233,22 @@ def age_sense(hit: Hit) -> Sense:
     return Sense(hit.language, hit.category, hit.tier, hit.weight, hit.term)
 
 
-def cjk_ages(run: str, base: int) -> list[tuple[int, Hit]]:
-    """Ages written with Chinese numerals in an unspaced run that starts at ``base``
-    (``十二歳``), each with its offset in the run."""
+def cjk_ages(run: str, base: int, lex: Lexicon) -> list[tuple[int, Hit]]:
+    """Ages written with number words in an unspaced run that starts at ``base``: Chinese
+    numerals (``十二歳``, any number up to 99), then the number words of the lexicon's
+    unspaced languages (``สิบสองขวบ``); each with its offset in the run."""
     found: list[tuple[int, Hit]] = []
+    starts: set[int] = set()
     if "歳" in run or "才" in run or "岁" in run or "歲" in run:
         for m in _CJK_AGE.finditer(run):
             hit = age_hit(_cjk_number(m.group(1)), base + m.start(), base + m.end())
             if hit is not None:
                 found.append((m.start(), hit))
+                starts.add(base + m.start())
+    for value, start, end, grade in unspaced_word_ages(run, base, lex):
+        hit = age_hit(value, start, end, grade=grade)
+        if hit is not None and start not in starts:
+            found.append((start - base, hit))
     return found
 
 
@@ -253,10 +258,12 @@ def token_ages(
     """Ages the text regex cannot see: units in re-cut words ("10 ye ar old"), squeezed
     units ("10 yeeear oold"), and bare numbers after a person word (``persons``: token
     indexes of minor or adult words, "girl, 12")."""
-    if not any(map(str.isdigit, toks.text)):
-        return []  # both steps below start from a number token
+    if not any(map(str.isdigit, toks.text)) and (
+        not persons or lex.numbers.keys().isdisjoint(toks.text)
+    ):
+        return []  # both steps below start from a number or number word
     hits, seen = _unit_ages(toks, lex, consumed, text)
-    hits += _person_ages(toks, persons, seen, consumed, text)
+    hits += _person_ages(toks, persons, seen, consumed, text, lex.numbers)
     return hits
 
 
@@ -283,6 +290,7 @@ def _unit_ages(
                 units.get(seq)
                 or units.get(tuple(canonical(x) for x in seq))
                 or units.get(tuple(squeeze(x) for x in seq))
+                or units.get(tuple(x[::-1] for x in seq))
             )
             if kind is None:
                 continue
@@ -300,19 +308,34 @@ def _unit_ages(
 
 
 def _person_ages(
-    toks: Tokens, persons: list[int], seen: set[int], consumed: Spans, text: str
+    toks: Tokens,
+    persons: list[int],
+    seen: set[int],
+    consumed: Spans,
+    text: str,
+    numbers: dict[str, int],
 ) -> list[Hit]:
-    """A bare number right after a person word ("girl, 12"), not already read as an age."""
+    """A bare number or number word right after a person word ("girl, 12", "girl,
+    twelve"), not already read as an age."""
     hits: list[Hit] = []
     kinds, strs, starts, ends = toks.kind, toks.text, toks.start, toks.end
     n = len(kinds)
     for i in persons:
         j = i + 1
-        if j in seen or j >= n or kinds[j] != "w" or not strs[j].isdigit() or len(strs[j]) > 2:
+        if j in seen or j >= n or kinds[j] != "w":
+            continue
+        w = strs[j]
+        if w.isdigit() and len(w) <= 2:
+            if ends[j] + 1 < len(text) and text[ends[j]] == "." and text[ends[j] + 1].isdigit():
+                continue  # a decimal: 1.5
+            value = int(w)
+        elif w in numbers:
+            value = numbers[w]
+        else:
             continue
         gap = text[ends[i] : starts[j]]
         if len(gap) <= 3 and _AGE_GAP.fullmatch(gap) and not inside(consumed, starts[j], ends[j]):
-            hit = age_hit(int(strs[j]), starts[j], ends[j])
+            hit = age_hit(value, starts[j], ends[j])
             if hit is not None:
                 hits.append(hit)
     return hits

@@ -12,8 +12,10 @@ runs them and reads the words:
    the ``Negative prompt:`` section of diffusion metadata and Midjourney's ``--no`` list.
 2. **Tokens** (:mod:`~needle.textguard.tokens`): words of spaced scripts, runs of unspaced
    scripts (Chinese, Japanese, Thai: forward maximum matching over the lexicon), emoji;
-   clause ends and commas are remembered. Words split or glued to evade are **re-cut**
-   (:mod:`~needle.textguard.recut`): ``nu de``, ``nudechild``, ``naked12yo``.
+   clause ends and commas are remembered. **Masked** words are read back
+   (:mod:`~needle.textguard.masks`): ``n*de``, ``nu.de``, ``p@rn``. Words split or glued to
+   evade are **re-cut** (:mod:`~needle.textguard.recut`): ``nu de``, ``nu, de``,
+   ``nudechild``, ``naked12yo``.
 3. **Ages and grades** (:mod:`~needle.textguard.ages`) by one regex built from every
    language's units (``12yo``, ``12 años``, ``12歳``, ``בת 12``, ``5th grade``), then on the
    tokens; ages under 18 are minors, 18 and over are adults.
@@ -23,7 +25,10 @@ runs them and reads the words:
    and when nothing matches, variants (:mod:`~needle.textguard.variants`): clitics
    (``l'enfant``, Arabic ``al-``), numbers glued to words (``1girl``, ``12yonude``),
    leetspeak, squeezed doubles, homoglyph skeleton, transliteration, compounds without
-   separators. Hint words count towards their language; negators are noted.
+   separators, respellings (``kidz``, ``chld``, ``dlihc``). Hint words count towards their
+   language; negators are noted. Respellings that are weak alone need company
+   (:func:`_licensed`): a word read backwards counts only beside another one, two
+   consonants (``nd``) only beside another word typed without vowels.
 5. **Scope** (:mod:`~needle.textguard.scope`): negation (``no nudity``; ``sin ropa`` is a
    phrase of its own), contextual words licensed by their language, adult ages and adult
    words cancelling ambiguous minor words (``19 year old girl``), and subject attachment: a
@@ -38,9 +43,11 @@ from __future__ import annotations
 
 from needle.textguard.ages import age_sense, cjk_ages, find_ages, token_ages
 from needle.textguard.hits import NO_SPANS, Detection, Negator, Raw, Spans, inside
+from needle.textguard.masks import unmask
 from needle.textguard.normalize import Normalized
-from needle.textguard.phrases import phrase_at
+from needle.textguard.phrases import phrase_at, phrase_evasion
 from needle.textguard.recut import expand
+from needle.textguard.respell import REVERSED_ALONE, REVERSED_MIN, SHORT_CONSONANTS
 from needle.textguard.scope import excluded
 from needle.textguard.scoring import score
 from needle.textguard.scripts import script_languages
@@ -56,29 +63,83 @@ def detect(norm: Normalized, lex: Lexicon) -> Detection:
     """Find and score what ``norm`` asks for. See the module docstring for the steps."""
     text = norm.text
     skipped = excluded(text)
-    raw_toks, has_number_word = tokenize(text, lex)
+    raw_toks, _ = tokenize(text, lex)
+    raw_toks = unmask(raw_toks, norm, lex)
+    starts, backwards, standard = _prepass(raw_toks, lex)
+    if backwards >= REVERSED_MIN or standard:
+        raw_toks = _rewritten(raw_toks, lex, backwards >= REVERSED_MIN)
+        starts = _prepass(raw_toks, lex)[0]
     toks, infos = expand(raw_toks, lex, text)
-    # ages after tokens: number words need to be seen first
-    age_hits = find_ages(text, lex, has_number_word)
+    # ages after tokens: where number words are needs to be known first
+    age_hits = find_ages(text, lex, starts)
     if skipped:
         age_hits = [h for h in age_hits if not inside(skipped, h.start, h.end)]
     consumed = Spans([(h.start, h.end) for h in age_hits]) if age_hits else NO_SPANS
     findings = _Findings(script_languages(norm.original, text))
     _read(toks, infos, lex, skipped, consumed, findings)
+    if findings.respelled:
+        findings.raws = _licensed(findings.raws, backwards >= REVERSED_MIN)
     age_hits.extend(token_ages(toks, lex, findings.persons, consumed, text))
     return score(lex, findings.raws, age_hits, findings.negators, findings.support, toks)
+
+
+def _prepass(toks: Tokens, lex: Lexicon) -> tuple[list[int], int, bool]:
+    """One pass over the words (their analysis is memoised): where an age in words may start
+    (:attr:`~needle.textguard.words.Word.age_start`; the number-word regexes are tried there
+    only), how many distinct words are written backwards (of three letters or more; 0
+    unless one of them is a sensitive word), and whether a word of a phrase is respelled."""
+    cache: dict[str, Word] = lex.word_cache  # type: ignore[assignment]
+    starts: list[int] = []
+    backwards: set[str] = set()
+    sensitive = False
+    standard = False
+    for t, k, s in zip(toks.text, toks.kind, toks.start, strict=True):
+        if k == "w":
+            info = cache.get(t)
+            if info is None:
+                info = word(lex, t)
+            if info.age_start:
+                starts.append(s)
+            if info.backwards is not None and len(t) >= 3:
+                backwards.add(t)
+                if any(v[3] == "reversed" for v in info.variants):
+                    sensitive = True
+                    if len(t) >= REVERSED_ALONE:  # "eifargonropredniK": no coincidence
+                        backwards.add("")
+            standard = standard or info.standard is not None
+    return starts, len(backwards) if sensitive else 0, standard
+
+
+def _rewritten(toks: Tokens, lex: Lexicon, backwards: bool) -> Tokens:
+    """The words read as meant, so that phrases, units and negation apply to them: in a text
+    written backwards (``edun dlihc``, ``raey dlo``), every unknown word whose reversal the
+    lexicon knows, reversed; a respelled word of a phrase (``clothez``), standard."""
+    out = Tokens()
+    for i in range(len(toks)):
+        out.copy_from(toks, i)
+        if toks.kind[i] == "w":
+            info = word(lex, toks.text[i])
+            if backwards and info.backwards is not None:
+                out.text[-1] = info.backwards
+                out.evasion[-1] = "reversed"
+            elif info.standard is not None:
+                out.text[-1] = info.standard
+                out.evasion[-1] = "phonetic"
+    return out
 
 
 class _Findings:
     """What reading the tokens collects for scoring."""
 
-    __slots__ = ("negators", "persons", "raws", "support")
+    __slots__ = ("negators", "persons", "raws", "respelled", "support")
 
     def __init__(self, support: dict[str, float]) -> None:
         self.raws: list[Raw] = []
         self.negators: list[Negator] = []
         #: token indexes of minor or adult words, for a bare age after them ("girl, 12")
         self.persons: list[int] = []
+        #: whether a word was found reversed or without vowels (then :func:`_licensed`)
+        self.respelled = False
         #: language -> support (scripts, hint words; scoring adds the words' votes)
         self.support = support
 
@@ -143,7 +204,9 @@ def _read(
             phrase = phrase_at(toks, i, info.phrases)
             if phrase is not None:
                 end = i + len(phrase[0])
-                ev = "+".join(sorted({x for x in evasions[i:end] if x}))
+                seen = {x for x in evasions[i:end] if x}
+                seen.update(x for x in phrase_evasion(strs, i, phrase[0]).split("+") if x)
+                ev = "+".join(sorted(seen))
                 raws.append(Raw(phrase[1], s, ends[end - 1], p, cl, gr, ev))
                 skip_until = end
                 continue
@@ -172,11 +235,30 @@ def _add_word(info: Word, toks: Tokens, i: int, findings: _Findings) -> None:
         ]
     virtual = e - s != len(w)  # re-cut from several tokens: its span is wider than it
     for fs, fe, sn, ev in found:
+        if "reversed" in ev or "vowels" in ev:
+            findings.respelled = True
         if virtual:
             fs, fe = 0, e - s
         findings.raws.append(Raw(sn, s + fs, s + fe, p, cl, gr, ev))
         if any(x.category in ("minor", "adult") for x in sn):
             findings.persons.append(i)
+
+
+def _licensed(raws: list[Raw], backwards: bool) -> list[Raw]:
+    """``raws`` without the respelled words too weak alone: words read backwards unless
+    :data:`~needle.textguard.respell.REVERSED_MIN` are (``backwards``: the text was found
+    written backwards, and read so), and vowel-less words of
+    :data:`~needle.textguard.respell.SHORT_CONSONANTS` letters unless another vowel-less word
+    was found."""
+    reversed_ = [] if backwards else [r for r in raws if "reversed" in r.evasion]
+    vowels = [r for r in raws if "vowels" in r.evasion]
+    drop: set[int] = set()
+    if 0 < len({r.start for r in reversed_}) < REVERSED_MIN:
+        drop.update(id(r) for r in reversed_)
+    short = [r for r in vowels if r.end - r.start <= SHORT_CONSONANTS]
+    if short and len({r.start for r in vowels}) < 2:
+        drop.update(id(r) for r in short)
+    return [r for r in raws if id(r) not in drop] if drop else raws
 
 
 def _glued_leet(toks: Tokens, i: int, lex: Lexicon, raws: list[Raw]) -> int:
@@ -217,7 +299,7 @@ def _unspaced(
                 )
                 continue
             findings.raws.append(Raw(senses, base + m.start(), base + m.end(), p, clause, group))
-    for offset, hit in cjk_ages(run, base):
+    for offset, hit in cjk_ages(run, base, lex):
         findings.raws.append(
             Raw([age_sense(hit)], hit.start, hit.end, pos + offset / 2, clause, group)
         )

@@ -18,6 +18,8 @@ __all__ = ["evasion_label", "quote_evasions"]
 _MEMO_SIZE = 50_000
 _REPEAT3 = re.compile(r"([^\W\d_])\1\1", re.IGNORECASE)
 _PLAIN = re.compile(r"[a-z0-9]+|[A-Z][a-z0-9]+|[A-Z0-9]+")
+#: letters that show nothing (Hangul fillers, the braille blank, Khmer inherent vowels)
+_BLANK = frozenset("\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0")
 
 
 #: ``evasion_label`` answers, by (detector evasions, quote, term)
@@ -53,12 +55,20 @@ def quote_evasions(quote: str, term: str = "") -> set[str]:
             cat in ("Cf", "Cs", "Co")
             or (cat == "Cc" and c not in "\t\n\r ")
             or 0xFE00 <= cp <= 0xFE0F
+            or c in _BLANK
+            or 0x1F3FB <= cp <= 0x1F3FF
         ):
             found.add("invisible")
         elif 0xFF01 <= cp <= 0xFF5E:
             found.add("fullwidth")
-        elif cat[0] == "M" and 0x0300 <= cp <= 0x036F:
+        elif (cat[0] == "M" and 0x0300 <= cp <= 0x036F) or (
+            cat in ("Mn", "Me") and 0x1AB0 <= cp <= 0x20FF
+        ):
             found.add("diacritics")
+        elif cat == "Mn" and 0x1800 <= cp <= 0x18AF:
+            found.add("invisible")
+        elif 0x1F150 <= cp <= 0x1F189 or 0x1F1E6 <= cp <= 0x1F1FF:
+            found.add("emoji")
         elif cp > 0x7F and c.isalnum() and (unicodedata.decomposition(c) or "").startswith("<"):
             found.add("styled")
     if any(c.isascii() and c.isalpha() for c in letters) and any(

@@ -56,6 +56,7 @@ class Guard:
         found: Detection = detect(norm, self.lexicon)
         evidence = _evidence(found, norm, text)
         score = found.score
+        rule = found.rule
         model_name: str | None = None
         model_score: float | None = None
         if self.classifier is not None and pol.model_weight > 0:
@@ -64,6 +65,7 @@ class Guard:
             weighted = model_score * pol.model_weight
             if weighted > score:
                 score = round(weighted, 4)
+                rule = f"model '{model_name}' scored {model_score:.2f} x {pol.model_weight:g}"
             if weighted >= pol.review_threshold:
                 evidence.append(
                     Evidence("sexual_minors", f"model:{model_name}", 0, 0, "", "und", "", weighted)
@@ -90,7 +92,32 @@ class Guard:
             truncated=truncated,
             model=model_name,
             model_score=model_score,
+            rule=_rule(rule, score, decision, categories, pol, truncated),
         )
+
+
+def _rule(
+    why: str,
+    score: float,
+    decision: str,
+    categories: tuple[str, ...],
+    pol: GuardPolicy,
+    truncated: bool,
+) -> str:
+    """The rule behind a decision, in words: the score against the threshold it crossed and
+    what made the score, or the policy's choice that raised an allow."""
+    if decision == "block" and score >= pol.block_threshold:
+        return f"{why}: score {score:.2f} >= block threshold {pol.block_threshold:g}"
+    if decision == "review" and score >= pol.review_threshold:
+        return f"{why}: score {score:.2f} >= review threshold {pol.review_threshold:g}"
+    if truncated and decision == pol.on_truncated:
+        return f"input longer than {pol.max_chars} characters: on_truncated = {pol.on_truncated}"
+    if decision != "allow":
+        choice = "sexual_only" if "sexual" in categories else "minor_only"
+        return f"policy {choice} = {decision}"
+    if why:
+        return f"{why}: score {score:.2f} < review threshold {pol.review_threshold:g}"
+    return ""
 
 
 def _evidence(found: Detection, norm: Normalized, text: str) -> list[Evidence]:

@@ -43,6 +43,9 @@ class Detection:
     sexual: float = 0.0  # sexual content at all
     minor: float = 0.0  # a minor at all (after adult evidence)
     languages: tuple[str, ...] = ()
+    #: what produced ``score``, in words: the minor and sexual terms of the best pair and how
+    #: surely they are about one subject, or the coded term (empty when the score is 0)
+    rule: str = ""
 
 
 #: a negator: position, comma group, whether it follows the word it negates, its languages

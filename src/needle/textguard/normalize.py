@@ -12,20 +12,28 @@ tests check):
    diacritics stripped for Latin, Greek, Cyrillic, Arabic and Hebrew (Indic and Thai vowel
    signs are kept: they are letters there), then NFKC. This covers full-width forms,
    mathematical and circled letters, ligatures, Zalgo marks, Arabic hamza/harakat/tatweel and
-   Hebrew points. Zero-width, bidi, other format and control characters, private-use
-   characters, variation selectors and lone surrogates are removed; other white space becomes
-   one space (line breaks stay, they end clauses). ``ñ`` is kept (``niña`` is not ``nina``).
+   Hebrew points; every other combining mark too (``n\u0336u\u0336d\u0336e``, the
+   grapheme joiner), except where marks are letters (Indic, Thai, South-East Asian scripts).
+   Zero-width, bidi, other format and control characters, private-use characters, variation
+   selectors, lone surrogates, blank letters (Hangul fillers, the braille blank) and emoji
+   skin tones are removed; other white space becomes one space (line breaks stay, they end
+   clauses). Letter emoji are letters (``🅽🆄🅳🅴``, ``🅾️``). ``ñ`` is kept (``niña`` is not
+   ``nina``).
 2. **kana voicing** recomposed (half-width ``ｶﾞ`` folds to ``ガ``).
 3. **camelCase** split on the original (``NudeChild.jpg`` -> ``nude child.jpg``).
-4. **prompt syntax**: attention weights ``(word:1.3)``, ``<lora:name:0.8>`` lose their numbers;
-   brackets, ``BREAK`` and tag separators are plain separators for the tokenizer already.
-5. **spaced letters** joined: ``n u d e``, ``n-a-k-e-d``, ``n.u.d.e`` -> ``nude`` (three or
-   more single characters, at least two of them letters, one to three separators apart).
-6. **homoglyphs** folded inside mixed-script words (``nаkеd`` with Cyrillic ``а``/``е``), from
-   Unicode TR39 confusables (the ``confusable-homoglyphs`` package when installed, a built-in
-   table of the common Cyrillic/Greek look-alikes otherwise). Words wholly in another script
-   are left alone here (Russian stays Russian); the detector tries their skeleton separately.
-7. **repeated letters**: runs of three or more of one letter shrink to two (``nuuuude`` ->
+4. **prompt syntax**: attention weights ``(word:1.3)``, ``<lora:name:0.8>`` and Midjourney's
+   ``word::1.5`` lose their numbers; brackets, ``BREAK``, ``::`` and tag separators are plain
+   separators for the tokenizer already.
+5. **regional indicator letters** that spell a word (``🇳🇺🇩🇪``) become letters; a pair
+   alone stays a flag.
+6. **spaced letters** joined: ``n u d e``, ``n-a-k-e-d``, ``n.u.d.e``, ``n/u/d/e`` ->
+   ``nude`` (three or more single characters, at least two of them letters, one to three
+   separators apart), wherever they are in the text.
+7. **homoglyphs** folded inside mixed-script words, into the word's main script
+   (:mod:`~needle.textguard.homoglyphs`): ``nаkеd`` with Cyrillic ``а``/``е`` -> ``naked``,
+   ``гoлая`` with a Latin ``o`` -> ``голая``. Words wholly in one script are left alone
+   (Russian stays Russian); the detector tries their Latin skeleton separately.
+8. **repeated letters**: runs of three or more of one letter shrink to two (``nuuuude`` ->
    ``nuude``; the detector also looks words up with doubles squeezed).
 
 Leetspeak and transliteration are *not* applied to the whole text (``12yo`` must keep its
@@ -36,16 +44,16 @@ digits, Russian must stay Cyrillic); :func:`fold_leet`, :func:`skeleton` and
 from __future__ import annotations
 
 import bisect
-import functools
 import itertools
 import operator
 import re
 import unicodedata
 from collections.abc import Iterable
 
-from needle._optional import import_optional
-from needle.errors import OptionalDependencyError
-from needle.textguard.scripts import MARK_CLASS
+from needle.textguard.homoglyphs import _BUILTIN_CONFUSABLES as _BUILTIN_CONFUSABLES
+from needle.textguard.homoglyphs import _confusables as _confusables
+from needle.textguard.homoglyphs import fold_mixed_words, skeleton, transliterate
+from needle.textguard.scripts import MARK_CLASS, SCRIPTS, UNSPACED_CLASS
 
 __all__ = [
     "WORD_CHAR",
@@ -111,6 +119,23 @@ _SPECIAL: dict[str, str] = {
 _SPACE_CONTROLS = frozenset("\t\r\x0b\x0c")
 #: characters kept through folding even though NFKC would leave them decomposed
 _KEEP_MARKS = frozenset("\u3099\u309a")
+#: characters that show nothing, or only change how the emoji before them looks, and so can
+#: be typed inside a word to split it: Hangul fillers, the braille blank, Khmer inherent
+#: vowels, emoji skin tones and hair components
+_INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFFA0, 0xFFA0),
+    (0x1F3FB, 0x1F3FF),
+    (0x1F9B0, 0x1F9B3),
+)
+#: a combining mark that is a letter in its script (Indic, Thai, Lao, Tibetan, Myanmar,
+#: Khmer); every other combining mark is stripped, wherever it is typed
+_LETTER_MARK = re.compile(f"[{MARK_CLASS}]")
+#: emoji that are letters: negative circled and negative squared capitals (🅐, 🅽, 🅾️)
+_EMOJI_LETTER_BLOCKS = (0x1F150, 0x1F170)
 
 
 def _strippable(ch: str) -> bool:
@@ -125,6 +150,13 @@ def _fold_once(c: str) -> str:
         return special
     if c == "\n":
         return c
+    cp = ord(c)
+    for first in _EMOJI_LETTER_BLOCKS:
+        if first <= cp < first + 26:
+            return chr(ord("a") + cp - first)
+    for a, b in _INVISIBLE_RANGES:
+        if a <= cp <= b:
+            return ""
     cat = unicodedata.category(c)
     if cat == "Cc":
         return " " if c in _SPACE_CONTROLS else ""
@@ -133,6 +165,8 @@ def _fold_once(c: str) -> str:
     if cat in ("Cf", "Cs", "Co"):
         return ""
     if _strippable(c):
+        return ""
+    if cat in ("Mn", "Me") and c not in _KEEP_MARKS and _LETTER_MARK.match(c) is None:
         return ""
     s = unicodedata.normalize("NFKD", c)
     s = "".join(ch for ch in s if not _strippable(ch)).casefold()
@@ -191,6 +225,31 @@ _ASCII_TABLE[127] = None
 _ASCII_KEEP: dict[int, str] = {i: v if v is not None else chr(i) for i, v in _ASCII_TABLE.items()}
 _ASCII_DROPPED = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
+
+def _ranges_class(points: Iterable[int]) -> str:
+    """A regex character class of code points, consecutive ones as ranges."""
+    parts: list[str] = []
+    start = prev = -2
+    for cp in sorted(points):
+        if cp != prev + 1:
+            if start >= 0:
+                parts.append(_range(start, prev))
+            start = cp
+        prev = cp
+    if start >= 0:
+        parts.append(_range(start, prev))
+    return "[" + "".join(parts) + "]"
+
+
+def _range(first: int, last: int) -> str:
+    return re.escape(chr(first)) + ("" if first == last else "-" + re.escape(chr(last)))
+
+
+def _mark_ranges() -> list[tuple[int, int]]:
+    """The code point ranges of the scripts whose marks are letters."""
+    return [(ord(first), ord(last)) for _, first, last, _, marks in SCRIPTS if marks]
+
+
 # --- 3.-7. context steps ---------------------------------------------------------------------
 
 _LOWER = "a-zß-öø-ÿа-яёα-ω"
@@ -204,7 +263,14 @@ _KANA_VOICED = re.compile("[\u3099\u309a]")
 #: (starts at the colon, a literal the regex engine can skip to; the word before is checked
 #: in Python, with the white space between)
 _WEIGHT = re.compile(r":\s*[-+]?\d+(?:\.\d+)?(?:\s*:\s*[-+]?\d+(?:\.\d+)?)*(?=\s*[)\]>])")
+#: Midjourney's multi-prompt weights: ``nude::2 child::1.5`` (the number right after ``::``;
+#: the ``::`` stays, a separator)
+_MJ_WEIGHT = re.compile(r"(?<=::)[-+]?\d*\.?\d+(?![\w.])")
+#: regional indicator letters (🇳🇺🇩🇪): two side by side are a flag, a longer run or letters
+#: with separators between them spell a word
+_REGIONAL = re.compile("[\U0001f1e6-\U0001f1ff](?:[ ._\\-]{0,3}[\U0001f1e6-\U0001f1ff])+")
 _TRIPLE = re.compile(r"(.)\1\1")
+_UNSPACED_CHAR = re.compile(f"[{UNSPACED_CLASS}]")
 #: a word character. Python's ``\w`` leaves out the vowel signs of Indic and South-East
 #: Asian scripts (category Mc/Mn), which would cut "साल" into "स" + "ल"; add those blocks
 #: (all of them, Thai included: see :mod:`~needle.textguard.scripts`).
@@ -213,55 +279,29 @@ WORD_CHAR = rf"[\w{MARK_CLASS}]"
 _W = WORD_CHAR
 _SEP = r"[^\w\n" + MARK_CLASS + "]"
 #: three or more single characters, one to three separators apart
-_SPACED = re.compile(rf"(?<!{_W}){_W}(?!{_W})(?:{_SEP}{{1,3}}{_W}(?!{_W})){{2,}}")
+#: the combining marks of the scripts whose marks are letters (a Thai vowel sign, a
+#: Devanagari virama): a spaced-out letter of those scripts is a base with its marks
+_MK = _ranges_class(
+    cp
+    for first, last in _mark_ranges()
+    for cp in range(first, last + 1)
+    if unicodedata.category(chr(cp)) in ("Mn", "Mc", "Me")
+)
+_UNIT = rf"(?:(?!{_MK}){_W}{_MK}*)"
+_SPACED = re.compile(rf"(?<!{_W}){_UNIT}(?!{_W})(?:{_SEP}{{1,3}}{_UNIT}(?!{_W})){{2,}}")
+#: the same for ASCII text, where no letter has marks (a plain character class is faster)
+_SPACED_ASCII = re.compile(rf"(?<!{_W}){_W}(?!{_W})(?:{_SEP}{{1,3}}{_W}(?!{_W})){{2,}}")
+_MARK_CHAR = re.compile(_MK)
+#: an emoji typed between two letters of a script without single-letter masks (Thai,
+#: Chinese, Japanese, Korean, Indic): it only splits the word
+_SPLITTING_EMOJI = re.compile(
+    rf"(?<=[{UNSPACED_CLASS}{MARK_CLASS}\uac00-\ud7af])[\U0001f300-\U0001faff\u2600-\u27bf]+"
+    rf"(?=[{UNSPACED_CLASS}{MARK_CLASS}\uac00-\ud7af])"
+)
 _SPACED_SEP = re.compile(rf"{_SEP}+")
 _REPEAT = re.compile(r"([^\W\d_])\1\1+")
 _WORD = re.compile(rf"{WORD_CHAR}+")
 _ASCII_LETTER = re.compile(r"[a-z]")
-
-#: built-in confusables (TR39 subset): look-alikes of Latin letters in Cyrillic, Greek,
-#: Armenian and IPA, by *original* case (upper-case Greek Eta looks like H, lower-case like n).
-_BUILTIN_CONFUSABLES: dict[str, str] = {
-    # Cyrillic lower / upper
-    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
-    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ј": "j", "ԁ": "d",
-    "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w", "ү": "y", "ɡ": "g", "ɑ": "a",
-    "А": "a", "В": "b", "Е": "e", "К": "k", "М": "m", "Н": "h", "О": "o", "Р": "p",
-    "С": "c", "Т": "t", "У": "y", "Х": "x", "Ѕ": "s", "І": "i", "Ј": "j", "Ү": "y",
-    "Ԁ": "d", "Һ": "h", "Ӏ": "l", "Ԛ": "q", "Ԝ": "w",
-    # Greek lower / upper
-    "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
-    "υ": "u", "χ": "x", "γ": "y", "ω": "w", "η": "n", "μ": "u",
-    "Α": "a", "Β": "b", "Ε": "e", "Ζ": "z", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m",
-    "Ν": "n", "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x",
-    # Armenian
-    "օ": "o", "ս": "u", "հ": "h", "ո": "n", "ց": "g", "զ": "q",
-}  # fmt: skip
-
-
-@functools.cache
-def _confusables() -> dict[str, str]:
-    """Non-Latin character (original case) -> the Latin letter it looks like."""
-    table = dict(_BUILTIN_CONFUSABLES)
-    try:
-        module = import_optional("confusable_homoglyphs.confusables", "textguard")
-    except OptionalDependencyError:
-        return table
-    data: dict[str, list[dict[str, str]]] = getattr(module, "confusables_data", {})
-    keys = [chr(c) for c in range(ord("a"), ord("z") + 1)]
-    keys += [k.upper() for k in keys]
-    for key in keys:
-        for glyph in data.get(key, ()):
-            c = glyph.get("c", "")
-            if len(c) != 1 or c.isascii():
-                continue
-            cp = ord(c)
-            # Latin letters with marks are folded by NFKD already; leave the Latin blocks be
-            if cp <= 0x024F or 0x1E00 <= cp <= 0x1EFF:
-                continue
-            table.setdefault(c, key.lower())
-    return table
-
 
 # --- the result -------------------------------------------------------------------------------
 
@@ -387,7 +427,8 @@ def _compose_kana(text: str, starts: list[int] | None) -> tuple[str, list[int] |
     return _delete("".join(chars), starts, spans)
 
 
-_SINGLE = re.compile(rf"(?<!{_W}){_W}(?!{_W})")
+_SINGLE = re.compile(rf"(?<!{_W}){_UNIT}(?!{_W})")
+_SINGLE_ASCII = re.compile(rf"(?<!{_W}){_W}(?!{_W})")
 
 
 #: ASCII letters and digits -> "a", white space -> " ", anything else -> "-"
@@ -432,13 +473,16 @@ def _maybe_spaced(text: str) -> bool:
 def _join_spaced(text: str, starts: list[int] | None) -> tuple[str, list[int] | None]:
     if not _maybe_spaced(text):
         return text, starts
-    single = _SINGLE.search(text)
+    plain = text.isascii()
+    single = (_SINGLE_ASCII if plain else _SINGLE).search(text)
     if single is None:
         return text, starts
     spans: list[tuple[int, int]] = []
-    for m in _SPACED.finditer(text, single.start()):
+    for m in (_SPACED_ASCII if plain else _SPACED).finditer(text, single.start()):
         run = m.group()
-        singles = [k for k, c in enumerate(run) if not _SPACED_SEP.match(c)]
+        singles = [
+            k for k, c in enumerate(run) if not _SPACED_SEP.match(c) and not _MARK_CHAR.match(c)
+        ]
         if len(singles) >= 4 and run[singles[-1]].isdigit() and run[singles[-2]].isalpha():
             # "a l a s t o n p o i k a, 9-vuotias": the number is not part of the word
             run = run[: singles[-2] + 1]
@@ -453,31 +497,34 @@ def _join_spaced(text: str, starts: list[int] | None) -> tuple[str, list[int] | 
     return _delete(text, starts, spans)
 
 
-def _fold_homoglyphs(text: str, original: str, starts: list[int] | None) -> str:
-    table = _confusables()
+def _regional_letters(text: str) -> str:
+    """Regional indicator symbols that spell a word (three or more, or with separators
+    between them) become the letters they stand for; a pair alone stays a flag."""
+    if max(text) < "\U0001f1e6":
+        return text
     chars: list[str] | None = None
-    for m in _WORD.finditer(text):
-        word = m.group()
-        if word.isascii() or not _ASCII_LETTER.search(word):
+    for m in _REGIONAL.finditer(text):
+        run = m.group()
+        letters = [k for k, c in enumerate(run) if "\U0001f1e6" <= c <= "\U0001f1ff"]
+        if len(letters) < 3 and len(run) == 2:
             continue
-        for k in range(m.start(), m.end()):
-            c = text[k]
-            if c.isascii():
-                continue
-            src = original[starts[k] if starts is not None else k]
-            latin = table.get(src) or table.get(c)
-            if latin is None:
-                continue
-            if chars is None:
-                chars = list(text)
-            chars[k] = latin
+        if chars is None:
+            chars = list(text)
+        for k in letters:
+            chars[m.start() + k] = chr(ord("a") + ord(run[k]) - 0x1F1E6)
     return text if chars is None else "".join(chars)
 
 
 def _collapse_repeats(text: str, starts: list[int] | None) -> tuple[str, list[int] | None]:
+    """Runs of three or more of one letter shrink to two, or to one in scripts written
+    without spaces (``เปลืออออย``, ``ヌーーード``: there a double is never a stretch that
+    a lookup could squeeze, it sits inside a run)."""
     if _TRIPLE.search(text) is None:
         return text, starts
-    spans = [(m.start() + 2, m.end()) for m in _REPEAT.finditer(text)]
+    spans = [
+        (m.start() + (1 if _UNSPACED_CHAR.match(m.group()) else 2), m.end())
+        for m in _REPEAT.finditer(text)
+    ]
     if not spans:
         return text, starts
     return _delete(text, starts, spans)
@@ -507,11 +554,19 @@ def normalize(text: str) -> Normalized:
                 a -= 1
             if a > 0 and folded[a - 1].isalnum() and (not spans or spans[-1][1] <= a):
                 spans.append((a, m.end()))
+        if "::" in folded:
+            spans += [m.span() for m in _MJ_WEIGHT.finditer(folded)]
+            spans.sort()
         if spans:
+            folded, starts = _delete(folded, starts, spans)
+    if not folded.isascii():
+        folded = _regional_letters(folded)
+        if _SPLITTING_EMOJI.search(folded) is not None:
+            spans = [m.span() for m in _SPLITTING_EMOJI.finditer(folded)]
             folded, starts = _delete(folded, starts, spans)
     folded, starts = _join_spaced(folded, starts)
     if not folded.isascii():
-        folded = _fold_homoglyphs(folded, text, starts)
+        folded = fold_mixed_words(folded, text, starts)
     folded, starts = _collapse_repeats(folded, starts)
     return Normalized(text, folded, starts)
 
@@ -553,56 +608,4 @@ def squeeze(word: str) -> str:
         if c != prev or not c.isalpha():
             out.append(c)
         prev = c
-    return "".join(out)
-
-
-def skeleton(word: str) -> str | None:
-    """The Latin look-alike of a word written wholly in confusable non-Latin letters.
-
-    ``ѕех`` (Cyrillic) -> ``sex``; ``None`` when some letter has no Latin look-alike (then it
-    is a real word of its own script and is left alone).
-    """
-    table = _confusables()
-    out: list[str] = []
-    for c in word:
-        if c.isascii():
-            out.append(c)
-            continue
-        latin = table.get(c)
-        if latin is None:
-            return None
-        out.append(latin)
-    return "".join(out)
-
-
-_TRANSLIT: dict[str, str] = {
-    # Cyrillic (folded: й->и, ё->е, ї->і already); х as h, as loanwords are spelt
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ж": "zh", "з": "z",
-    "и": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
-    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "ts", "ч": "ch", "ш": "sh",
-    "щ": "sch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya", "і": "i",
-    "є": "ye", "ґ": "g", "ј": "j", "ў": "u",
-    # Greek (folded: no tonos, final sigma is sigma)
-    "α": "a", "β": "b", "γ": "g", "δ": "d", "ε": "e", "ζ": "z", "η": "i", "θ": "th",
-    "ι": "i", "κ": "k", "λ": "l", "μ": "m", "ν": "n", "ξ": "x", "ο": "o", "π": "p",
-    "ρ": "r", "σ": "s", "τ": "t", "υ": "y", "φ": "f", "χ": "ch", "ψ": "ps", "ω": "o",
-}  # fmt: skip
-
-
-def transliterate(word: str) -> str | None:
-    """Latin transliteration of a folded Cyrillic or Greek word (``порно`` -> ``porno``).
-
-    ``None`` when the word has a letter outside those scripts. Catches English and
-    international words written in another script; the reverse direction (``golaya``,
-    ``hadaka``, ``nangi``) is covered by romanised entries in the lexicons.
-    """
-    out: list[str] = []
-    for c in word:
-        t = _TRANSLIT.get(c)
-        if t is None:
-            if c.isascii() and c.isalnum():
-                out.append(c)
-                continue
-            return None
-        out.append(t)
     return "".join(out)

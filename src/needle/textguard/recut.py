@@ -5,7 +5,9 @@ word (:class:`~needle.textguard.words.Word`) when nothing had to change (the com
 or new tokens where:
 
 - fragments that join into a lexicon word are joined with their neighbours and cut again
-  ("nu de ch ild" -> nude, child; "ph oto of a yo ung boy" -> photo of a young boy);
+  ("nu de ch ild" -> nude, child; "ph oto of a yo ung boy" -> photo of a young boy), also
+  across the commas of a tag list when each fragment is a tag of its own ("nu, de, child",
+  "lo, li"; known words too there: a tag is not a sentence);
 - a long unknown word (or one whose stem leaves a long rest) is cut
   ("nudelittlegirl", "minderjarigmeisjenaakt");
 - letters glued to digits are parted when leetspeak does not explain them
@@ -39,7 +41,7 @@ def _analyse(toks: Tokens, lex: Lexicon, text: str) -> tuple[list[Word | None], 
     """Each word's analysis, which tokens are fragments of a split word, and whether any
     token needs re-cutting."""
     n = len(toks)
-    kind, words_ = toks.kind, toks.text
+    kind, words_, groups = toks.kind, toks.text, toks.group
     infos: list[Word | None] = [None] * n
     frag = [False] * n
     work = False
@@ -54,8 +56,17 @@ def _analyse(toks: Tokens, lex: Lexicon, text: str) -> tuple[list[Word | None], 
         infos[i] = info
         if info.compound is not None or info.glued is not None:
             work = True
+        left = infos[i - 1] if i > 0 else None
+        if (
+            left is not None
+            and left.can_start
+            and groups[i] != groups[i - 1]
+            and min(len(w), len(words_[i - 1])) <= _TAG_PIECE
+            and starts_word(lex, words_[i - 1], w)
+            and _tag_pair(toks, i - 1, i, text)
+        ):
+            frag[i] = frag[i - 1] = work = True
         if info.unknown:
-            left = infos[i - 1] if i > 0 else None
             if left is not None and left.can_start and _joins(toks, lex, i - 1, i, text):
                 frag[i] = frag[i - 1] = work = True
             if info.can_start and i + 1 < n and _joins(toks, lex, i, i + 1, text):
@@ -150,13 +161,35 @@ def _joins(toks: Tokens, lex: Lexicon, a: int, b: int, text: str) -> bool:
 
 
 def _joinable(toks: Tokens, a: int, b: int, text: str) -> bool:
-    """Two words of letters in one comma group, 1 to 3 characters apart on one line."""
-    if toks.kind[a] != "w" or toks.kind[b] != "w" or toks.group[a] != toks.group[b]:
+    """Two words of letters in one comma group (or two one-word tags of a tag list), 1 to 3
+    characters apart on one line."""
+    if toks.kind[a] != "w" or toks.kind[b] != "w":
+        return False
+    if toks.group[a] != toks.group[b] and not _tag_pair(toks, a, b, text):
         return False
     if not (toks.text[a].isalpha() and toks.text[b].isalpha()):
         return False
     gap = toks.start[b] - toks.end[a]
     return 0 < gap <= 3 and "\n" not in text[toks.end[a] : toks.start[b]]
+
+
+#: a word cut into two tags has a piece this short or shorter ("nu, de", "ki, ndern")
+_TAG_PIECE = 4
+#: what separates the tags of a tag list
+_TAG_COMMAS = frozenset(",，、")
+
+
+def _tag_pair(toks: Tokens, a: int, b: int, text: str) -> bool:
+    """Tokens ``a`` and ``b = a + 1`` are two tags of one word each, one comma apart."""
+    if b != a + 1 or toks.kind[a] != "w" or toks.kind[b] != "w":
+        return False
+    groups = toks.group
+    if (a > 0 and groups[a - 1] == groups[a]) or (
+        b + 1 < len(groups) and groups[b + 1] == groups[b]
+    ):
+        return False
+    between = text[toks.end[a] : toks.start[b]].strip()
+    return len(between) == 1 and between in _TAG_COMMAS
 
 
 def _resegment(toks: Tokens, lo: int, hi: int, lex: Lexicon, out: Tokens) -> bool:
@@ -180,7 +213,7 @@ def _resegment(toks: Tokens, lo: int, hi: int, lex: Lexicon, out: Tokens) -> boo
         old.add((k, k + len(part)))
         k += len(part)
     new = [joined[a:b] for a, b in pieces if (a, b) not in old]
-    if not any(w in lex.vocab and w not in lex.hints for w in new):
+    if not any((w in lex.vocab or lex.stem(w) is not None) and w not in lex.hints for w in new):
         return False
     for a, b in pieces:
         crossing = (a, b) not in old

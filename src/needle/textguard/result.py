@@ -30,7 +30,8 @@ class Evidence:
     A result lists risk evidence first (in text order), then adult counter-evidence.
     ``evasion`` names what was seen through, ``+``-joined (``leet``, ``spacing``,
     ``homoglyph``, ``invisible``, ``fullwidth``, ``styled``, ``diacritics``, ``repeat``,
-    ``case``, ``compound``, ``transliteration``), empty when none.
+    ``case``, ``compound``, ``transliteration``, ``masking``, ``vowels``, ``phonetic``,
+    ``reversed``, ``emoji``), empty when none.
     """
 
     category: str
@@ -67,7 +68,9 @@ class GuardResult:
     ``sexual_minors``). ``languages`` are ISO 639-1 codes of the languages recognised, most
     evident first. ``truncated`` is true when the input was longer than
     ``policy.max_chars`` and only its beginning was checked. ``model`` and ``model_score``
-    are set when an ONNX classifier took part.
+    are set when an ONNX classifier took part. ``rule`` says which rule produced the
+    decision, in words (the pair of terms and their scope, a coded term, the model, or the
+    policy's choice for adult content alone, a child alone, a cut input).
     """
 
     decision: str
@@ -79,6 +82,7 @@ class GuardResult:
     truncated: bool = False
     model: str | None = None
     model_score: float | None = None
+    rule: str = ""
 
     def __reduce__(self) -> tuple[type, tuple[object, ...]]:
         return reduce_by_fields(self)
@@ -88,8 +92,9 @@ class GuardResult:
         return self.decision == "block"
 
     def reasons(self) -> list[str]:
-        """Short human-readable reasons, one per piece of risk evidence (for assessments)."""
-        out = []
+        """Short human-readable reasons: the rule that decided, then one line per piece of
+        risk evidence (for assessments)."""
+        out = [f"{self.decision}: {self.rule}"] if self.rule else []
         for ev in self.evidence:
             if ev.category == "adult":
                 continue
@@ -110,4 +115,5 @@ class GuardResult:
             "truncated": self.truncated,
             "model": self.model,
             "model_score": self.model_score,
+            "rule": self.rule,
         }

@@ -12,8 +12,9 @@ the ages, the negators, each language's support, and the tokens (for word positi
   away or in a far clause); the minor terms' products combined by noisy-OR; documented
   coded terms (``sexual_minors``) score on their own.
 
-The steps: language support from unambiguous words, a sense chosen for each word and negated
-words dropped (:mod:`~needle.textguard.scope`), ages placed among the words, adult evidence
+The steps: language support from unambiguous words, a sense chosen for each word (a word
+typed without vowels only in the text's own languages) and negated words dropped
+(:mod:`~needle.textguard.scope`), ages placed among the words, adult evidence
 cancelling ambiguous minor words, then the scores.
 """
 
@@ -90,16 +91,30 @@ def score(
             bucket.append(h)
     sexual_score = noisy_or(list(by_term(sexual).values()))
     minor_score = noisy_or(list(by_term(minors).values()))
-    both = noisy_or(list(_pair_scores(sexual, minors, adults).values()))
+    why: dict[str, str] = {}
+    pairs = _pair_scores(sexual, minors, adults, why)
+    both = noisy_or(list(pairs.values()))
+    rule = ""
+    if pairs:
+        best = max(sorted(pairs), key=lambda term: pairs[term])
+        rule = why[best] + (" (and other pairs)" if len(pairs) > 1 else "")
     if coded:
-        both = max(both, max(h.weight for h in coded))
+        top = max(coded, key=lambda h: h.weight)
+        if top.weight >= both:
+            rule = f"coded term '{top.term}' means both"
+        both = max(both, top.weight)
         sexual_score = max(sexual_score, both)
         minor_score = max(minor_score, both)
     for h in kept:
         if h.language not in ("coded", "emoji", "und") and h.language not in support:
             support[h.language] = 1
     return Detection(
-        kept, round(both, 4), round(sexual_score, 4), round(minor_score, 4), languages(support)
+        kept,
+        round(both, 4),
+        round(sexual_score, 4),
+        round(minor_score, 4),
+        languages(support),
+        rule,
     )
 
 
@@ -123,8 +138,14 @@ def _chosen(raws: list[Raw], support: dict[str, float], negators: list[Negator])
     hits: list[Hit] = []
     negation = index_negators(negators)
     per_term: dict[str, int] = {}
+    main: set[str] | None = None  # the text's languages, for words typed without vowels
     for raw in raws:
-        sense = choose(raw.senses, support)
+        senses = raw.senses
+        if "vowels" in raw.evasion:
+            if main is None:
+                main = _main_languages(support)
+            senses = [x for x in senses if x.language in main]
+        sense = choose(senses, support) if senses else None
         if sense is None or sense.category == "benign":
             continue
         if negation and negated(raw.pos, raw.group, sense.language, negation):
@@ -151,6 +172,19 @@ def _chosen(raws: list[Raw], support: dict[str, float], negators: list[Negator])
     return hits
 
 
+def _main_languages(support: dict[str, float]) -> set[str]:
+    """The language a text is most in (those tied for the most support), and those with two
+    words or more that need their language to count (``nd chld``, ``ng dzwczynk``). A word
+    typed without vowels is read only in these: "prr" is Swedish "porr" only in Swedish
+    text."""
+    found = {k[1:] for k, v in support.items() if k.startswith("~") and v >= 2}
+    counted = {k: v for k, v in support.items() if not k.startswith("~")}
+    if counted:
+        top = max(counted.values())
+        found.update(k for k, v in counted.items() if v == top)
+    return found
+
+
 def _placed(ages: list[Hit], toks: Tokens) -> list[Hit]:
     """The ages, each given the word position and clause of the token where it starts."""
     positions, starts, clauses = toks.pos, toks.start, toks.clause
@@ -175,9 +209,20 @@ def _placed(ages: list[Hit], toks: Tokens) -> list[Hit]:
     return placed
 
 
-def _pair_scores(sexual: list[Hit], minors: list[Hit], adults: list[Hit]) -> dict[str, float]:
+#: how surely a sexual word describes the minor's subject, in words, by scope factor
+_SCOPE_WORDS = {
+    1.0: "in the same clause",
+    CROSS_CLAUSE_FACTOR: "in neighbouring clauses",
+    SCENE_FACTOR: "in one scene, the sexual word about an adult or far away",
+}
+
+
+def _pair_scores(
+    sexual: list[Hit], minors: list[Hit], adults: list[Hit], why: dict[str, str]
+) -> dict[str, float]:
     """For each minor term, the best of its weight times the noisy-OR of the sexual terms,
-    each weighted by how surely it describes the same subject."""
+    each weighted by how surely it describes the same subject; ``why`` gets, for each minor
+    term, its strongest sexual term and that factor in words."""
     pair_by_term: dict[str, float] = {}
     if not (sexual and minors):
         return pair_by_term
@@ -206,6 +251,10 @@ def _pair_scores(sexual: list[Hit], minors: list[Hit], adults: list[Hit]) -> dic
         pair = m.weight * noisy_or(list(best_by_s.values()))
         if pair > pair_by_term.get(m.term, 0.0):
             pair_by_term[m.term] = pair
+            top = max(sorted(best_by_s), key=lambda term: best_by_s[term])
+            factor = best_by_s[top] / max((s.weight for s in sexual if s.term == top), default=1.0)
+            scope = _SCOPE_WORDS.get(round(factor, 2), f"scope factor {factor:.2f}")
+            why[m.term] = f"minor '{m.term}' ({m.tier}) and sexual '{top}' {scope}"
     return pair_by_term
 
 

@@ -33,6 +33,7 @@ from typing import Any
 from needle._compiled import reduce_by_fields
 from needle.errors import ConfigError
 from needle.textguard.normalize import normalize, squeeze
+from needle.textguard.respell import CONSONANT_STOP, consonants, fits, respellings
 from needle.textguard.scripts import SPACED_MARK_CLASS, UNSPACED_CLASS
 
 #: the data package that holds one TOML file per language
@@ -46,6 +47,7 @@ __all__ = [
     "Sense",
     "load_lexicon",
     "sense_votes",
+    "sensitive",
     "trie_regex",
     "words",
 ]
@@ -122,6 +124,10 @@ class Lexicon:
     grade_after: dict[str, set[str]] = field(default_factory=dict)
     grade_before: dict[str, set[str]] = field(default_factory=dict)
     numbers: dict[str, int] = field(default_factory=dict)  # number word -> value
+    #: the first two letters of units after a number, which may be glued to a number word
+    #: ("zwölfjährige", "열두살"), and the first words of units before a number ("aged")
+    unit_heads: set[str] = field(default_factory=set)
+    before_firsts: set[str] = field(default_factory=set)
     clitics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # first char -> prefixes
     #: every word the lexicon knows (entries, phrase words, units, hints, numbers): the pieces
     #: a run of letters may be segmented into ("n u d e l i t t l e g i r l")
@@ -133,10 +139,31 @@ class Lexicon:
     phrases_squeezed: dict[str, list[tuple[tuple[str, ...], list[Sense]]]] = field(
         default_factory=dict
     )
+    #: phrases keyed by their first word without vowels ("chld" of "child seat")
+    phrases_consonants: dict[str, list[tuple[tuple[str, ...], list[Sense]]]] = field(
+        default_factory=dict
+    )
     #: age and grade units after a number, as word tuples -> "age" or "grade"
     unit_words: dict[tuple[str, ...], str] = field(default_factory=dict)
     #: first words of those units ("yo", "th", "years")
     unit_first: set[str] = field(default_factory=set)
+    #: respellings of English sensitive entries (``kidz``, ``chyld``, ``nekkid``) -> senses
+    respelled: dict[str, list[Sense]] = field(default_factory=dict)
+    #: respellings of the words of English phrases -> the word (``clothez`` -> ``clothes``)
+    respelled_words: dict[str, str] = field(default_factory=dict)
+    #: sensitive Latin-script entries without their vowels (``chld``, ``prn``) -> senses
+    consonant_keys: dict[str, list[Sense]] = field(default_factory=dict)
+    #: the same for stems, matched as the start of a word's consonants (``nckts``: nackt*)
+    consonant_stems: dict[str, list[Sense]] = field(default_factory=dict)
+    #: sensitive one-word entries by (length, first letter), for masked words (``n*de``)
+    by_shape: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+    #: every word the lexicon knows by (length, first letter), for masked words (``m*le``)
+    vocab_by_shape: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+    #: sensitive stems by first letter, longest first, for masked words (``p#rno``)
+    stems_by_first: dict[str, list[str]] = field(default_factory=dict)
+    #: one regex of the sensitive entries of four letters or more (stems too), built on first
+    #: use: does a long glued word hold one (``kidsatthebeach``)?
+    sensitive_inside: re.Pattern[str] | None = field(default=None, repr=False)
     #: per-word analysis memoised by the detector (bounded; cleared when full)
     word_cache: dict[str, object] = field(default_factory=dict, repr=False)
     #: id of each sense list -> (languages it votes for, its contextual (language, term)s)
@@ -150,6 +177,27 @@ class Lexicon:
         if senses is not None:
             return senses
         return self.stem(word)
+
+    def fitting(self, pattern: str) -> list[str]:
+        """The words the lexicon knows (entries of any sense, words of phrases and units)
+        that ``pattern`` fits, ``?`` standing for any one letter (a masked word)."""
+        if not pattern or pattern[0] == "?":
+            return []
+        shaped = self.vocab_by_shape.get((len(pattern), pattern[0]), ())
+        return [w for w in shaped if fits(pattern, w)]
+
+    def holds_sensitive(self, word: str) -> bool:
+        """Does ``word`` contain a sensitive entry of four letters or more?"""
+        regex = self.sensitive_inside
+        if regex is None:
+            keys = [
+                k
+                for table in (self.exact, self.stems)
+                for k, senses in table.items()
+                if len(k) >= 4 and k.isalpha() and sensitive(senses)
+            ]
+            regex = self.sensitive_inside = re.compile(trie_regex(sorted(keys)) or "(?!)")
+        return regex.search(word) is not None
 
     def stem(self, word: str) -> list[Sense] | None:
         lengths = self.stem_lengths.get(word[:2])
@@ -319,7 +367,8 @@ def _compile_words(lex: Lexicon, code: str, data: dict[str, Any]) -> None:
 def _finish(lex: Lexicon) -> None:
     vocab = lex.vocab
     vocab.update(k for k in lex.exact if len(k) >= 2)
-    vocab.update(k for k in lex.stems if len(k) >= 3)
+    # stems of two letters are too short to cut words with, but not two Hangul syllables
+    vocab.update(k for k in lex.stems if len(k) >= 3 or (len(k) == 2 and not k.isascii()))
     for entries in lex.phrases.values():
         for seq, _ in entries:
             vocab.update(w for w in seq if len(w) >= 2)
@@ -328,6 +377,11 @@ def _finish(lex: Lexicon) -> None:
             vocab.update(w for w in words(unit) if len(w) >= 2)
     vocab.update(w for w in lex.hints if len(w) >= 2)
     vocab.update(lex.numbers)
+    for table in (lex.age_after, lex.grade_after):
+        lex.unit_heads.update(unit.replace(" ", "")[:2] for unit in table)
+    lex.before_firsts.update(k.split()[0] for k in lex.numbers if " " in k)  # "on" of "on iki"
+    for table in (lex.age_before, lex.grade_before):
+        lex.before_firsts.update(ws[0] for unit in table if (ws := words(unit)))
     vocab.update(k for k in lex.negate_before if len(k) >= 2)
     lengths: dict[str, set[int]] = {}
     for w in vocab:
@@ -336,6 +390,10 @@ def _finish(lex: Lexicon) -> None:
     lex.vocab_prefixes = {w[:k] for w in vocab if len(w) >= 3 for k in range(1, len(w))}
     for first, entries in lex.phrases.items():
         lex.phrases_squeezed.setdefault(squeeze(first), []).extend(entries)
+        if first.isascii() and first.isalpha():
+            for key in set(consonants(first)):
+                if len(key) >= 2 and key != first:
+                    lex.phrases_consonants.setdefault(key, []).extend(entries)
     for kind, table in (("age", lex.age_after), ("grade", lex.grade_after)):
         for unit in table:
             parts = tuple(words(unit))
@@ -355,18 +413,82 @@ def _finish(lex: Lexicon) -> None:
             pieces.setdefault(key[:2], set()).add(len(key))
     lex.piece_lengths = {k: tuple(sorted(v, reverse=True)) for k, v in pieces.items()}
     lex.unit_first = {parts[0] for parts in lex.unit_words}
-    for phrase_table in (lex.phrases, lex.phrases_squeezed):
+    for phrase_table in (lex.phrases, lex.phrases_squeezed, lex.phrases_consonants):
         for entries in phrase_table.values():
             entries.sort(key=lambda e: -len(e[0]))
     for prefix_char, clitics in lex.clitics.items():
         lex.clitics[prefix_char] = tuple(sorted(set(clitics), key=len, reverse=True))
+    _index_respellings(lex)
     tables: list[list[Sense]] = [*lex.exact.values(), *lex.stems.values(), *lex.unspaced.values()]
     tables += [senses for entries in lex.phrases.values() for _, senses in entries]
+    tables += [*lex.respelled.values(), *lex.consonant_keys.values()]
+    tables += list(lex.consonant_stems.values())
     for senses in tables:
         lex.votes[id(senses)] = sense_votes(senses)
     if lex.unspaced:
         keys = sorted(lex.unspaced, key=len, reverse=True)
         lex.unspaced_regex = re.compile(trie_regex(keys))
+
+
+_SENSITIVE = frozenset({"sexual", "minor", "sexual_minors"})
+
+
+def sensitive(senses: list[Sense]) -> list[Sense]:
+    """The senses that are evidence (sexual, minor, or both), not contextual ones."""
+    return [s for s in senses if s.category in _SENSITIVE and not s.contextual]
+
+
+def _index_respellings(lex: Lexicon) -> None:
+    """The keys respelled and masked words are found by (:mod:`~needle.textguard.respell`,
+    :mod:`~needle.textguard.masks`), built from the sensitive entries. A key that is itself
+    a word the lexicon knows is left out: that word means what it says."""
+    known = lex.vocab
+    # words a vowel-less key must not be (a unit word may: "nd" of "2nd grade" is no word)
+    words = lex.exact.keys() | lex.hints.keys() | lex.numbers.keys()
+    tables = ((lex.exact, False), (lex.stems, True))
+    for table, is_stem in tables:
+        for key, senses in table.items():
+            chosen = sensitive(senses)
+            if not chosen or not key.isalpha():
+                continue
+            if not is_stem:
+                lex.by_shape.setdefault((len(key), key[0]), []).append(key)
+            elif len(key) >= 3:
+                lex.stems_by_first.setdefault(key[0], []).append(key)
+            if not key.isascii() or len(key) < 3:
+                continue
+            # without vowels a word is ambiguous across languages ("brn" is Norwegian "barn"
+            # and English "born"): it counts only where its language is (contextual)
+            weak = [
+                Sense(x.language, x.category, x.tier, x.weight, x.term, contextual=True)
+                for x in chosen
+            ]
+            for k in set(consonants(key)):
+                if len(k) >= 2 and k != key and k not in words and k not in CONSONANT_STOP:
+                    target = lex.consonant_stems if is_stem else lex.consonant_keys
+                    target.setdefault(k, []).extend(weak)
+            english = [s for s in chosen if s.language == "en"]
+            if english and not is_stem and len(key) >= 4:
+                for r in respellings(key):
+                    if r not in known and lex.lookup(r) is None:
+                        lex.respelled.setdefault(r, []).extend(english)
+    for stems in lex.stems_by_first.values():
+        stems.sort(key=len, reverse=True)
+    phrase_words = {
+        w
+        for entries in lex.phrases.values()
+        for seq, senses in entries
+        if any(s.language == "en" for s in senses)
+        for w in seq
+        if len(w) >= 4 and w.isascii() and w.isalpha()
+    }
+    for w in sorted(phrase_words):
+        for r in respellings(w):
+            if r not in known and lex.lookup(r) is None and r not in lex.respelled:
+                lex.respelled_words.setdefault(r, w)
+    for w in sorted(known):
+        if len(w) >= 3 and w.isalpha():
+            lex.vocab_by_shape.setdefault((len(w), w[0]), []).append(w)
 
 
 @functools.cache

@@ -12,7 +12,11 @@ this order (the first that finds something wins):
    folded word;
 4. squeezed doubles (``nuude``), including words that have doubles of their own;
 5. other scripts: the Latin look-alike skeleton (``ѕех`` in Cyrillic), then transliteration
-   (``порно``).
+   (``порно``), then a syllable typed twice made single (``नंगीगी``);
+6. respellings (:func:`respelled`, :mod:`~needle.textguard.respell`): a common English
+   respelling (``kidz``, ``chyld``, ``nekkid``), a word typed without its vowels (``chld``,
+   ``prn``), a word written backwards (``dlihc``). These are the only variants a plain
+   ASCII word gets (one dictionary access each), and only a word the lexicon does not know.
 
 Compounds written without separators (``nudechild``) are split by :func:`split_compound`.
 """
@@ -20,6 +24,7 @@ Compounds written without separators (``nudechild``) are split by :func:`split_c
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from needle.textguard.ages import age_hit, age_sense
 from needle.textguard.normalize import (
@@ -29,7 +34,8 @@ from needle.textguard.normalize import (
     squeeze,
     transliterate,
 )
-from needle.textguard.terms import Lexicon, Sense
+from needle.textguard.respell import consonants, vowelless
+from needle.textguard.terms import Lexicon, Sense, sensitive
 from needle.textguard.tokens import DIGIT, HAS_LETTER
 
 __all__ = [
@@ -38,6 +44,7 @@ __all__ = [
     "MAX_VARIANT_LEN",
     "Found",
     "lookup_or_split",
+    "respelled",
     "split_compound",
     "undoubled",
     "variants",
@@ -114,7 +121,56 @@ def variants(lex: Lexicon, word: str) -> Found:
         if senses is not None:
             return [(0, len(word), senses, "repeat")]
     if not word.isascii():
-        return _other_script(lex, word)
+        found = _other_script(lex, word) or _unrepeated(lex, word)
+        if found:
+            return found
+    return respelled(lex, word)
+
+
+def _unrepeated(lex: Lexicon, word: str) -> Found:
+    """A word of a script whose letters carry marks, with a syllable typed twice or more
+    (``नंगीगी``, ``শিশুশুশু``): each run of one syllable made single."""
+    syllables: list[str] = []
+    for c in word:
+        if syllables and unicodedata.category(c)[0] == "M":
+            syllables[-1] += c
+        else:
+            syllables.append(c)
+    single = [x for k, x in enumerate(syllables) if k == 0 or x != syllables[k - 1]]
+    if len(single) == len(syllables):
+        return []
+    found = lookup_or_split(lex, "".join(single))
+    return [(0, len(word), sn, "repeat") for _, _, sn, _ in found[:1]] if found else []
+
+
+def respelled(lex: Lexicon, word: str) -> Found:
+    """A word of letters the lexicon does not know, found as a common respelling
+    (``phonetic``), without its vowels (``vowels``) or backwards (``reversed``)."""
+    n = len(word)
+    if n < 2 or not word.isalpha():
+        return []
+    if vowelless(word) and word not in lex.hints and word not in lex.numbers:
+        for key in consonants(word):
+            senses = lex.consonant_keys.get(key)
+            if senses is not None:
+                return [(0, n, senses, "vowels")]
+        for key in consonants(word):  # a stem and up to two more consonants
+            for k in range(len(key), max(2, len(key) - 2) - 1, -1):
+                senses = lex.consonant_stems.get(key[:k])
+                if senses is not None and k >= 3:
+                    return [(0, n, senses, "vowels")]
+    if word in lex.vocab:
+        return []
+    senses = lex.respelled.get(word)
+    if senses is not None:
+        return [(0, n, senses, "phonetic")]
+    if n >= 3:
+        back = word[::-1]
+        if back != word:
+            found = lex.lookup(back)
+            chosen = sensitive(found) if found is not None else []
+            if chosen:
+                return [(0, n, chosen, "reversed")]
     return []
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from needle.textguard.normalize import canonical, fold_leet, squeeze
+from needle.textguard.respell import vowelless
 from needle.textguard.terms import Lexicon, Sense
 from needle.textguard.tokens import DIGIT, HAS_LETTER
 from needle.textguard.variants import (
@@ -25,12 +26,24 @@ from needle.textguard.variants import (
     MAX_VARIANT_LEN,
     Found,
     lookup_or_split,
+    respelled,
     undoubled,
     variants,
 )
 
-__all__ = ["WORD_CACHE_SIZE", "Word", "segment", "starts_word", "word"]
+__all__ = ["LOOSE_MIN", "WORD_CACHE_SIZE", "Word", "loose_cuts", "segment", "starts_word", "word"]
 
+#: a glued word this long is also cut around words the lexicon does not know
+#: (:func:`loose_cuts`: ``kidsatthebeach``)
+LOOSE_MIN = 7
+#: a sensitive piece this long may sit between pieces the lexicon does not know
+#: (``involvingchildren``); a shorter one needs known words or the word's edges around it
+#: (``nudeln``, German noodles, is not "nude" + "ln")
+LOOSE_ALONE = 5
+#: letters a piece the lexicon does not know needs to count as a word of its own
+LOOSE_UNKNOWN = 4
+#: what one more piece costs, in unknown letters, when a glued word is cut loosely
+LOOSE_PIECE = 2
 #: words whose analysis is memoised; the cache is dropped when it grows past this
 WORD_CACHE_SIZE = 50_000
 #: letters glued to a number (and more letters): naked12yo, 12yonude, nude1girl
@@ -41,6 +54,8 @@ class Word:
     """Everything about one word that does not depend on its neighbours, computed once."""
 
     __slots__ = (
+        "age_start",
+        "backwards",
         "can_start",
         "compound",
         "glued",
@@ -52,6 +67,7 @@ class Word:
         "person",
         "phrases",
         "senses",
+        "standard",
         "unknown",
         "variants",
     )
@@ -62,7 +78,8 @@ class Word:
         self.neg_before = lex.negate_before.get(w)
         self.neg_after = lex.negate_after.get(w)
         self.phrases = _phrases_of(lex, w)
-        alpha = w.isalpha()
+        # letters only; in Indic scripts vowel signs are marks, not letters, but no digit
+        alpha = w.isalpha() or (not w.isascii() and DIGIT.search(w) is None)
         self.known = alpha and _known(lex, w)
         # could this word be the first half of a word split in two ("nu" of "nude")?
         self.can_start = alpha and (w in lex.vocab_prefixes or w in lex.vocab)
@@ -75,11 +92,23 @@ class Word:
         self.variants: Found = []
         # a plain ASCII word of letters without doubles has no variant to try
         plain = w.isascii() and alpha and DOUBLE.search(w) is None and len(w) <= MAX_VARIANT_LEN
-        if self.senses is None and self.hint is None and not w.isdigit() and not plain:
-            self.variants = variants(lex, w)
+        if self.senses is None and self.hint is None and not w.isdigit():
+            self.variants = respelled(lex, w) if plain else variants(lex, w)
         self.compound: list[tuple[int, int]] | None = None
-        if alpha and len(w) <= MAX_VARIANT_LEN and ((len(w) >= 5 and self.unknown) or len(w) >= 9):
+        syllabic = "\uac00" <= w[0] <= "\ud7af"  # Hangul: a character is a syllable
+        if (
+            alpha
+            and len(w) <= MAX_VARIANT_LEN
+            and ((len(w) >= 5 and self.unknown) or len(w) >= 9 or (syllabic and len(w) >= 3))
+        ):
             self.compound = _compound_cuts(lex, w)
+            if (
+                self.compound is None
+                and not self.variants
+                and len(w) >= LOOSE_MIN
+                and lex.holds_sensitive(w)
+            ):
+                self.compound = loose_cuts(lex, w)
         self.glued: list[tuple[int, int]] | None = None
         if (
             not alpha
@@ -89,6 +118,19 @@ class Word:
             and self.senses is None
         ):
             self.glued = _glued_cuts(lex, w)
+        #: the word read backwards, when it is unknown and that is a word the lexicon knows
+        #: ("dlihc", "raey"); used when a text has words written backwards (``reversed``)
+        self.backwards: str | None = None
+        if self.unknown and not self.senses and len(w) >= 2:
+            back = w[::-1]
+            if back in lex.vocab or lex.lookup(back) is not None:
+                self.backwards = back
+        #: the standard spelling of a respelled English word of a phrase ("clothez" of
+        #: "no clothes", "mol" of "naked mole rat"), read so by the detector
+        self.standard: str | None = lex.respelled_words.get(w) if self.unknown else None
+        #: an age in words may start here: a number word ("twelve"), a number word with a
+        #: unit glued to it ("zwölfjährige"), the first word of a unit before one ("aged")
+        self.age_start = w in lex.numbers or w in lex.before_firsts or _glued_number(lex, w)
         #: nothing to do for this word in the detector's loop (unless a leet symbol is glued)
         self.inert = (
             self.senses is None
@@ -112,13 +154,28 @@ def word(lex: Lexicon, w: str) -> Word:
     return info  # type: ignore[return-value]
 
 
+def _glued_number(lex: Lexicon, w: str) -> bool:
+    """Does ``w`` begin with a number word followed by the start of a unit?"""
+    numbers, heads = lex.numbers, lex.unit_heads
+    return any(
+        w[:k] in numbers and (w[k : k + 2] in heads or w[k : k + 1] in heads)
+        for k in range(1, len(w))
+    )
+
+
 def _phrases_of(lex: Lexicon, w: str) -> list[tuple[tuple[str, ...], list[Sense]]] | None:
-    """The phrases that start with ``w``, also written in leetspeak or with doubled letters."""
+    """The phrases that start with ``w``, also written in leetspeak, with doubled letters or
+    without vowels."""
     phrases = lex.phrases.get(w)
     if phrases is None and not w.isalpha():
         phrases = lex.phrases.get(canonical(w))
     if phrases is None and DOUBLE.search(w):
         phrases = lex.phrases_squeezed.get(squeeze(w))
+    if phrases is None and vowelless(w):
+        phrases = lex.phrases_consonants.get(w)
+    if phrases is None and "?" in w:  # a masked word left open (masks.py)
+        found = [e for c in lex.fitting(w) for e in lex.phrases.get(c, ())]
+        phrases = sorted(found, key=lambda e: -len(e[0])) or None
     return phrases
 
 
@@ -129,7 +186,8 @@ def _compound_cuts(lex: Lexicon, w: str) -> list[tuple[int, int]] | None:
     senses = lex.exact.get(w)
     if senses is None:
         senses = lex.stem(w)
-        stem_rest = senses is not None and _stem_length(lex, w) <= len(w) - 4
+        rest = 2 if "\uac00" <= w[0] <= "\ud7af" else 4  # a Hangul syllable holds more
+        stem_rest = senses is not None and _stem_length(lex, w) <= len(w) - rest
     if (senses is None and undoubled(lex, w) is None) or stem_rest:
         pieces = segment(lex, w)
         if pieces is not None and len(pieces) > 1 and _meaningful(lex, w, pieces):
@@ -191,13 +249,16 @@ def segment(
         bounds = sorted(keep | {n})
         nxt = {b: bounds[k + 1] for k, b in enumerate(bounds[:-1])}
     edges = keep | {n}
-    memo: dict[int, tuple[int, int, int] | None] = {n: (0, 0, n)}
+    hints = lex.hints
+    # (pieces, new boundaries, scraps: pieces of two letters that are no function word,
+    # end of the first piece): "a" + "naked" rather than "anak" + "ed"
+    memo: dict[int, tuple[int, int, int, int] | None] = {n: (0, 0, 0, n)}
 
-    def best(p: int) -> tuple[int, int, int] | None:
+    def best(p: int) -> tuple[int, int, int, int] | None:
         if p in memo:
             return memo[p]
         memo[p] = None  # guards against re-entry; every piece moves forward anyway
-        choice: tuple[int, int, int] | None = None
+        choice: tuple[int, int, int, int] | None = None
         candidates = [
             p + length
             for length in lengths.get(word[p : p + 2], ())
@@ -211,14 +272,24 @@ def segment(
             rest = best(q)
             if rest is None:
                 continue
-            cost = (rest[0] + 1, rest[1] + (0 if (p in keep and q in edges) else 1), q)
-            if choice is None or cost[:2] < choice[:2]:
+            scrap = q - p == 2 and word[p:q] not in hints
+            cost = (
+                rest[0] + 1,
+                rest[1] + (0 if (p in keep and q in edges) else 1),
+                rest[2] + scrap,
+                q,
+            )
+            if choice is None or cost[:3] < choice[:3]:
                 choice = cost
-        if choice is None:
-            for length in lex.stem_lengths.get(word[p : p + 2], ()):
-                if p + length <= n and n - p - length <= 4 and word[p : p + length] in lex.stems:
-                    choice = (1, 0 if p in keep else 1, n)
-                    break
+        for length in lex.stem_lengths.get(word[p : p + 2], ()):
+            end = p + length
+            if end <= n and n - end <= 4 and word[p:end] in lex.stems and end not in keep:
+                # a stem and its ending, to the end of the word ("ki" + "ndern": kinder*);
+                # not a whole word after the stem ("naakt" + "kind")
+                cost = (1, 0 if p in keep else 1, 0, n)
+                if choice is None or cost[:3] < choice[:3]:
+                    choice = cost
+                break
         memo[p] = choice
         return choice
 
@@ -229,9 +300,75 @@ def segment(
     while p < n:
         step = memo[p]
         assert step is not None
-        pieces.append((p, step[2]))
-        p = step[2]
+        pieces.append((p, step[3]))
+        p = step[3]
     return pieces
+
+
+def loose_cuts(lex: Lexicon, word: str) -> list[tuple[int, int]] | None:
+    """Cut a long glued word into the words the lexicon knows and stretches it does not
+    (fewest unknown letters and pieces), if a sensitive piece stands clear: between
+    known words or the word's edges, or, when it has :data:`LOOSE_ALONE` letters or more,
+    next to unknown stretches that are words of their own (:data:`LOOSE_UNKNOWN` letters).
+    ``kidsatthebeach`` -> kids, at, the, beach; ``nudeln`` stays whole."""
+    n = len(word)
+    vocab, lengths, hints = lex.vocab, lex.vocab_lengths, lex.hints
+    # best[p]: (cost, end of the first piece, whether it is known) for word[p:]; the cost is
+    # the unknown letters plus LOOSE_PIECE per piece, so that an unknown stretch is not cut
+    # into scraps that happen to be words somewhere ("beach" is not "be" + "ach")
+    best: list[tuple[int, int, bool] | None] = [None] * (n + 1)
+    best[n] = (0, n, True)
+    for p in range(n - 1, -1, -1):
+        choice: tuple[int, int, bool] | None = None
+        ends = [
+            p + length
+            for length in lengths.get(word[p : p + 2], ())
+            if p + length <= n
+            and word[p : p + length] in vocab
+            and (length >= 3 or word[p : p + length] in hints)
+        ]
+        for length in lex.stem_lengths.get(word[p : p + 2], ()):
+            if word[p : p + length] in lex.stems:  # a stem and its ending
+                ends += range(p + length, min(n, p + length + 4) + 1)
+        for q in ends:
+            rest = best[q]
+            if rest is not None:
+                cand = (rest[0] + LOOSE_PIECE, q, True)
+                choice = cand if choice is None or cand < choice else choice
+        for q in range(p + 1, n + 1):
+            rest = best[q]
+            if rest is not None and (q == n or rest[2]):  # unknown stretches do not touch
+                cand = (rest[0] + q - p + LOOSE_PIECE, q, False)
+                choice = cand if choice is None or cand < choice else choice
+        best[p] = choice
+    pieces: list[tuple[int, int, bool]] = []
+    p = 0
+    while p < n:
+        step = best[p]
+        assert step is not None
+        pieces.append((p, step[1], step[2]))
+        p = step[1]
+    if len(pieces) < 2:
+        return None
+    for k, (a, b, known) in enumerate(pieces):
+        senses = lex.lookup(word[a:b]) if known else None
+        if not senses or not any(
+            s.category in ("sexual", "minor", "sexual_minors") and not s.contextual for s in senses
+        ):
+            continue
+        around = [pieces[j] for j in (k - 1, k + 1) if 0 <= j < len(pieces)]
+        unknown = [z - y for y, z, ok in around if not ok]
+        cuts = [(a, b) for a, b, _ in pieces]
+        if not _glued_hints_agree(lex, word, cuts):
+            return None
+        if not unknown:
+            return cuts
+        # a long sensitive piece at one end of the word, or beside a known word, next to one
+        # stretch the lexicon does not know ("involvingchildren"), not inside one
+        # ("schilderij" holds "child")
+        if b - a >= LOOSE_ALONE and len(unknown) == 1 and unknown[0] >= LOOSE_UNKNOWN:
+            return cuts
+    return None
 
 
 def _known(lex: Lexicon, word: str) -> bool:
@@ -250,8 +387,11 @@ def _meaningful(lex: Lexicon, word: str, pieces: list[tuple[int, int]]) -> bool:
     many languages can cut almost anything ("trending" -> tre, nd, i, ng)."""
     for a, b in pieces:
         piece = word[a:b]
-        if b - a < 3 and piece not in lex.hints and piece not in ("a", "i"):
+        shortest = 3 if piece.isascii() else 2  # two Hangul syllables are a word
+        if b - a < shortest and piece not in lex.hints and piece not in ("a", "i"):
             return False
+    if not _glued_hints_agree(lex, word, pieces):
+        return False
     for a, b in pieces:
         if b - a < 3:
             continue
@@ -264,6 +404,31 @@ def _meaningful(lex: Lexicon, word: str, pieces: list[tuple[int, int]]) -> bool:
     )
 
 
+def _glued_hints_agree(lex: Lexicon, word: str, pieces: list[tuple[int, int]]) -> bool:
+    """A short function word glued to a word is of that word's language ("nudodi" is Italian
+    "nudo" + "di"); across languages it is a coincidence ("noodles" is not "nood" + French
+    "les")."""
+    for k, (a, b) in enumerate(pieces):
+        piece = word[a:b]
+        hint = lex.hints.get(piece)
+        if hint is None or b - a > 3:
+            continue
+        for j in (k - 1, k + 1):
+            if 0 <= j < len(pieces):
+                senses = lex.lookup(word[pieces[j][0] : pieces[j][1]])
+                if senses and hint.isdisjoint(s.language for s in senses):
+                    return False
+    return True
+
+
+def _stem_match(lex: Lexicon, word: str) -> int:
+    """The length of the longest stem ``word`` begins with, 0 when none."""
+    for length in lex.stem_lengths.get(word[:2], ()):
+        if length <= len(word) and word[:length] in lex.stems:
+            return length
+    return 0
+
+
 def _stem_length(lex: Lexicon, word: str) -> int:
     for length in lex.stem_lengths.get(word[:2], ()):
         if length <= len(word) and word[:length] in lex.stems:
@@ -272,6 +437,22 @@ def _stem_length(lex: Lexicon, word: str) -> int:
 
 
 def starts_word(lex: Lexicon, a: str, b: str) -> bool:
-    """Do two neighbouring fragments join into (the start of) a word the lexicon knows?"""
+    """Do two neighbouring fragments join into (the start of) a word the lexicon knows, or
+    a stem's word (``ki`` + ``ndern``: ``kinder*``)?"""
     joined = a + b
-    return joined in lex.vocab or joined in lex.vocab_prefixes
+    if joined in lex.vocab or joined in lex.vocab_prefixes:
+        return True
+    # a stem across the two ("ki" + "ndern": kinder*), not one word and the next's start
+    key = (a, b)
+    found = _STARTS.get(key)
+    if found is None:
+        found = _stem_match(lex, joined) > len(a)
+        if len(_STARTS) >= WORD_CACHE_SIZE:
+            _STARTS.clear()
+        _STARTS[key] = found
+    return found
+
+
+#: ``starts_word`` answers through stems, by pair of fragments (a pure function of the
+#: lexicon, which is loaded once; cleared when full)
+_STARTS: dict[tuple[str, str], bool] = {}
