@@ -17,6 +17,8 @@ setup:
 
 test-setup: setup
 	@NEEDLE_APT_PACKAGES="$${NEEDLE_APT_PACKAGES:-} $(TEST_APT_PACKAGES)" bash scripts/bootstrap.sh
+	@# the `ray` extra (not in `all`): tests/pipeline/test_ray_scan.py starts a cluster with it
+	@$(PY) -c "import ray" 2>/dev/null || $(PY) -m pip install -q -e ".[ray]"
 
 demo: setup
 	$(PY) -m needle.demo --out demo-out

@@ -26,6 +26,7 @@ BENCHMARKS = {
     "pdq_throughput": "Debian's wallpapers (mate-backgrounds, gnome-backgrounds); ~5 min",
     "hash_cli": "the wallpapers; `needle hash` end to end against the HMA way; ~3 min",
     "scan_throughput": "the wallpapers; whole scan, CLI and in process; ~5 min",
+    "ray_scan": "the ray extra, PostgreSQL (else SQLite), the wallpapers; ~5 min",
     "edit_robustness": "the wallpapers, ../shared/testdata for the negatives; ~2 min",
     "bank_crops": "the wallpapers and ../shared/testdata; ~2 min",
     "classify_throughput": "the wallpapers; a few minutes",

@@ -12,7 +12,9 @@ from needle.assess import AssessmentPolicy, load_policy
 from needle.banks.model import Bank
 from needle.cli._common import DB_OPTION, console, err_console, open_store, scan_progress
 from needle.errors import ConfigError
+from needle.pipeline.ray_runner import RayRunner, check_store
 from needle.pipeline.scan import (
+    Runner,
     ScanInterrupted,
     ScanResult,
     default_workers,
@@ -85,6 +87,22 @@ def command(
         min=0.0,
         help="Videos: one frame every this many seconds gets a vPDQ hash (0: every frame).",
     ),
+    ray: str | None = typer.Option(
+        None,
+        "--ray",
+        metavar="auto|ADDRESS",
+        help="Compute the files on a Ray cluster instead of this machine's cores (needs the "
+        "`ray` extra and a PostgreSQL --db): `auto` joins the cluster started on this machine "
+        "with `ray start --head`, ADDRESS is its head's HOST:PORT. Every node must see the "
+        "files at the same path (a shared filesystem). --workers is then unused.",
+    ),
+    ray_workers: int | None = typer.Option(
+        None,
+        "--ray-workers",
+        min=1,
+        help="With --ray: keep at most this many batches of files in flight, so at most this "
+        "many of the cluster's CPUs work on this scan (default: all of them).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Scan folders and archives: known material first, then likely new material.
@@ -103,15 +121,25 @@ def command(
     A scan that is interrupted (Ctrl-C, a crash, kill -9) continues where it stopped when
     you run the same command again: nothing is hashed twice, nothing is lost.
 
+    More files than one machine gets through: start a Ray cluster (`ray start --head` on
+    one node, `ray start --address HEAD:6379` on the others, needle installed on each) and
+    scan with --ray. This machine walks the folders, matches and writes to PostgreSQL; the
+    cluster's CPUs read and examine the files where they are. A node lost mid-scan costs
+    nothing: its files are done again elsewhere (docs/scale.md).
+
     Examples:
 
       needle bank import known hashes.csv
 
       needle scan /evidence/case-17 --jsonl case-17.jsonl
+
+      needle scan /mnt/evidence/case-17 --ray auto --db postgresql://needle@db/needle
     """
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise ConfigError(f"no such file or folder: {', '.join(missing)}")
+    if ray_workers is not None and ray is None:
+        raise ConfigError("--ray-workers needs --ray (on this machine, use --workers)")
     options = ScanOptions(
         classify=classify,
         classifiers=tuple(classifiers.split(",")) if classifiers else None,
@@ -124,6 +152,10 @@ def command(
     preload(options)  # a missing model or extra fails now, not once per file
     store = open_store(db)
     try:
+        runner: Runner | None = None
+        if ray is not None:
+            check_store(store)
+            runner = RayRunner(address=ray, workers=ray_workers)
         names = bank or store.bank_names()
         # values as arrays, labels read for matches only: a 10M-entry bank loads in seconds
         banks = [store.load_bank_columns(name) for name in names]
@@ -133,7 +165,7 @@ def command(
                 "(add one with: needle bank import NAME FILE)[/]"
             )
         rules = load_policy(policy) if policy is not None else None
-        result = _run(paths, store, banks, options, rules, workers, new, quiet)
+        result = _run(paths, store, banks, options, rules, workers, runner, new, quiet)
         if jsonl is not None:
             count = write_jsonl(store, result.job.id, jsonl)
             if not quiet:
@@ -152,6 +184,7 @@ def _run(
     options: ScanOptions,
     policy: AssessmentPolicy | None,
     workers: int,
+    runner: Runner | None,
     new: bool,
     quiet: bool,
 ) -> ScanResult:
@@ -164,6 +197,7 @@ def _run(
                 workers=workers,
                 options=options,
                 policy=policy,
+                runner=runner,
                 new=new,
                 progress=update,
             )

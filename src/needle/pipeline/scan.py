@@ -1,13 +1,21 @@
-"""A resumable scan: walk -> workers compute signals -> parent matches and stores in batches.
+"""A resumable scan: walk -> a runner computes each file's signals -> the parent matches and
+stores in batches.
 
 In: root paths, an open ``Store``, the banks to match against. Out: a ``ScanResult`` with the
 job and its summary; every file becomes one stored record (its signals and matches, or the
 reason it could not be read).
 
-Resume: a job is identified by its roots and options. Records are committed in batches;
-a scan killed at any moment leaves only whole batches behind, and the next scan of the same
-roots skips every path already recorded, so no file is hashed twice and none is lost or
-stored twice (the unique (job, path) key backs this up).
+Who computes the files is a ``Runner``: a callable that turns the walk's items into
+``FileRecord``s, one per item, in any order. ``LocalRunner`` runs them in this process or in
+a pool of worker processes (``needle.pipeline.pool``); ``needle.pipeline.ray_runner`` on a
+Ray cluster. Whatever the runner, the parent's side is this module's one loop: match each
+batch against the banks, assess it, store it, report progress.
+
+Resume: a job is identified by its roots and options (not by its runner: a scan started on
+one machine may be continued on a cluster). Records are committed in batches; a scan killed
+at any moment leaves only whole batches behind, and the next scan of the same roots skips
+every path already recorded, so no file is hashed twice and none is lost or stored twice
+(the unique (job, path) key backs this up).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from multiprocessing.context import BaseContext
 from types import FrameType
+from typing import Protocol
 
 from needle.assess import AssessmentPolicy, assess
 from needle.banks.model import Bank
@@ -34,6 +43,8 @@ from needle.store import Job, JobSummary, ScanRecord, Store, path_key
 from needle.store.owner import HEARTBEAT_SECONDS
 
 __all__ = [
+    "LocalRunner",
+    "Runner",
     "ScanInterrupted",
     "ScanProgress",
     "ScanResult",
@@ -72,6 +83,37 @@ class ScanResult:
     summary: JobSummary
 
 
+class Runner(Protocol):
+    """Turns items into records: exactly one ``FileRecord`` per item, in any order.
+
+    The scan pulls items from the walk only as fast as the runner asks for them, so a runner
+    that keeps a bounded number in flight keeps the scan's memory bounded. Closing the
+    generator (the scan stopped or failed) must stop the work in flight: what was not
+    yielded is not stored, and the next scan of the same roots does it again.
+    """
+
+    def __call__(
+        self, items: Iterator[Item], options: ScanOptions
+    ) -> Generator[FileRecord, None, None]: ...
+
+
+@dataclass(frozen=True)
+class LocalRunner:
+    """This machine: ``workers`` processes (``needle.pipeline.pool``), or this process when
+    ``workers`` is 0 or 1. ``mp_context`` chooses how the processes start (default:
+    forkserver)."""
+
+    workers: int
+    mp_context: BaseContext | None = None
+
+    def __call__(
+        self, items: Iterator[Item], options: ScanOptions
+    ) -> Generator[FileRecord, None, None]:
+        if self.workers <= 1:
+            return _results_inline(items, options)
+        return results_pool(items, options, self.workers, self.mp_context)
+
+
 def assess_record(
     record: FileRecord, matches: Sequence[Match], policy: AssessmentPolicy | None = None
 ) -> ScanRecord:
@@ -84,16 +126,6 @@ def assess_record(
         policy=policy,
     )
     return ScanRecord(record, tuple(matches), assessment)
-
-
-def _pending(items: Iterable[Item], done: set[str], skipped: list[int]) -> Iterator[Item]:
-    # the walker gives every item a path of its own (a repeated archive member is NAME#2):
-    # the path's key is what a resumed scan skips by
-    for item in items:
-        if path_key(item.path) in done:
-            skipped[0] += 1
-            continue
-        yield item
 
 
 class ScanInterrupted(KeyboardInterrupt):
@@ -175,6 +207,65 @@ def _results_inline(
         yield compute_file(item, options)
 
 
+class _Writer:
+    """The parent's side of a scan, whatever computed the records: it counts the walk, skips
+    what a resumed job holds, and matches, assesses and stores records in batches of
+    ``BATCH_SIZE`` (or every ``FLUSH_SECONDS``), reporting progress after each."""
+
+    def __init__(
+        self,
+        store: Store,
+        job_id: int,
+        matcher: Matcher,
+        policy: AssessmentPolicy | None,
+        progress: Callable[[ScanProgress], None] | None,
+    ) -> None:
+        self.store, self.job_id, self.matcher, self.policy = store, job_id, matcher, policy
+        self.progress = progress
+        self.stopper = _Stopper()
+        self.found = self.done = self.skipped = self.errors = self.matched = 0
+        self.walking = True
+        self.buffer: list[FileRecord] = []
+        self.last_flush = time.monotonic()
+
+    def pending(self, items: Iterable[Item], done: set[str]) -> Iterator[Item]:
+        """The walk's items, counted, less those the job holds already."""
+        for item in items:
+            self.found += 1
+            # the walker gives every item a path of its own (a repeated archive member is
+            # NAME#2): the path's key is what a resumed scan skips by
+            if path_key(item.path) in done:
+                self.skipped += 1
+                continue
+            yield item
+        self.walking = False
+
+    def add(self, record: FileRecord) -> None:
+        self.buffer.append(record)
+        if len(self.buffer) >= BATCH_SIZE or time.monotonic() - self.last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            matches = self.matcher.match_many([record.signals for record in self.buffer])
+            rows = []
+            for record, found in zip(self.buffer, matches, strict=True):
+                rows.append(assess_record(record, found, self.policy))
+                self.errors += record.error is not None
+                self.matched += bool(found)
+            with self.stopper.writing():  # a stop asked for meanwhile is raised once done
+                self.store.add_records(self.job_id, rows)
+                self.done += len(rows)
+                self.buffer.clear()
+        self.last_flush = time.monotonic()
+        if self.progress is not None:
+            self.progress(
+                ScanProgress(
+                    self.found, self.done, self.skipped, self.errors, self.matched, self.walking
+                )
+            )
+
+
 def run_scan(
     paths: Sequence[str],
     *,
@@ -186,14 +277,17 @@ def run_scan(
     progress: Callable[[ScanProgress], None] | None = None,
     mp_context: BaseContext | None = None,
     policy: AssessmentPolicy | None = None,
+    runner: Runner | None = None,
 ) -> ScanResult:
     """Scan ``paths`` into ``store``, resuming an unfinished scan of the same paths.
 
-    ``mp_context`` chooses how worker processes start (default: forkserver); ``policy`` the
-    assessment's thresholds (default: ``needle.assess.DEFAULT_POLICY``).
+    ``runner`` computes the files (default: ``LocalRunner(workers, mp_context)``, with
+    ``workers`` one per core and ``mp_context`` forkserver); ``policy`` the assessment's
+    thresholds (default: ``needle.assess.DEFAULT_POLICY``).
     """
     options = options or ScanOptions()
-    workers = default_workers() if workers is None else workers
+    if runner is None:
+        runner = LocalRunner(default_workers() if workers is None else workers, mp_context)
     roots = sorted(os.path.abspath(p) for p in paths)
     options = replace(options, roots=tuple(roots))
     job_options: JSONObject = {
@@ -203,66 +297,20 @@ def run_scan(
     }
     job, resumed = store.open_job(roots, job_options, new=new)
     done = store.done_keys(job.id) if resumed else set()
-    matcher = Matcher(banks)
-
     started = time.monotonic()
-    skipped = [0]
-    counts = {"found": 0, "done": 0, "errors": 0, "matched": 0}
-    walking = [True]
-
-    def counted(items: Iterator[Item]) -> Iterator[Item]:
-        for item in items:
-            counts["found"] += 1
-            yield item
-        walking[0] = False
-
-    items = _pending(counted(walk(roots, options.limits)), done, skipped)
-    results = (
-        _results_inline(items, options)
-        if workers <= 1
-        else results_pool(items, options, workers, mp_context)
-    )
-
-    buffer: list[FileRecord] = []
-    last_flush = time.monotonic()
-
-    def flush() -> None:
-        nonlocal last_flush
-        if buffer:
-            matches = matcher.match_many([record.signals for record in buffer])
-            rows = []
-            for record, found in zip(buffer, matches, strict=True):
-                rows.append(assess_record(record, found, policy))
-                counts["errors"] += record.error is not None
-                counts["matched"] += bool(found)
-            with stopper.writing():  # a stop asked for meanwhile is raised once this is done
-                store.add_records(job.id, rows)
-                counts["done"] += len(rows)
-                buffer.clear()
-        last_flush = time.monotonic()
-        if progress is not None:
-            progress(
-                ScanProgress(
-                    counts["found"], counts["done"], skipped[0], counts["errors"],
-                    counts["matched"], walking[0],
-                )
-            )  # fmt: skip
-
-    stopper = _Stopper()
-    with stopper.installed(), _heartbeat(store, job.id):
+    writer = _Writer(store, job.id, Matcher(banks), policy, progress)
+    results = runner(writer.pending(walk(roots, options.limits), done), options)
+    with writer.stopper.installed(), _heartbeat(store, job.id):
         try:
             for record in results:
-                buffer.append(record)
-                if len(buffer) >= BATCH_SIZE or time.monotonic() - last_flush >= FLUSH_SECONDS:
-                    flush()
+                writer.add(record)
         finally:
             # on Ctrl-C, SIGTERM or an error, keep what is finished: the next scan resumes
             # after it; closing the results stops the workers now, not when collected
             try:
-                flush()
+                writer.flush()
             finally:
                 results.close()
     store.finish_job(job.id)
-    return ScanResult(
-        job, resumed, skipped[0], counts["done"], time.monotonic() - started, store.summary(job.id)
-    )
+    elapsed = time.monotonic() - started
+    return ScanResult(job, resumed, writer.skipped, writer.done, elapsed, store.summary(job.id))
