@@ -149,7 +149,9 @@ def command(
         seconds_per_hash=seconds_per_hash,
         video_frames=video_frames,
     )
-    preload(options)  # a missing model or extra fails now, not once per file
+    # a missing model or extra fails now, not once per file; with worker processes (or a
+    # cluster) the models are opened there, so here they are only built
+    preload(options, open_models=workers == 0 and ray is None)
     store = open_store(db)
     try:
         runner: Runner | None = None

@@ -120,18 +120,28 @@ def loaded_classifiers(options: ScanOptions, *, load: bool = False) -> list[Clas
         _CLASSIFIERS[key] = load_classifiers(
             names, options.classify_config, threads=options.threads, load=load
         )
+    elif load:  # built earlier without opening the models: open them now
+        from needle.classify._runtime import LazySession
+
+        for classifier in _CLASSIFIERS[key]:
+            if isinstance(classifier, LazySession):
+                _ = classifier.session
     return _CLASSIFIERS[key]
 
 
-def preload(options: ScanOptions) -> None:
-    """Open the models a scan will use, in this process, before it starts.
+def preload(options: ScanOptions, *, open_models: bool = True) -> None:
+    """Get the models a scan will use ready in this process, before it starts.
 
     A missing extra or a bad model path is a setup problem: it fails here, once, with its
     message, instead of on every file. The loaded models serve an in-process scan
-    (``workers=0``) and ``needle classify``; worker processes load their own.
+    (``workers=0``) and ``needle classify``. ``open_models=False`` only builds the
+    classifiers (an unknown name or a bad config fails here), for a parent whose worker
+    processes open their own: opening them here too would cost the parent about 0.4 s of
+    start-up for models it never runs; a model that cannot be opened then stops the scan at
+    the first file a worker classifies, with the same message.
     """
     if options.classify:
-        loaded_classifiers(options, load=True)
+        loaded_classifiers(options, load=open_models)
 
 
 class _Clock:
