@@ -35,6 +35,7 @@ BENCHMARKS = {
     "textguard_evasion": "nothing; the adversarial harness on the dev set and held-out splits",
     "match_throughput": "the python-threatexchange baseline in its own virtualenv; ~30 min",
     "bank_scale": "PostgreSQL for its PostgreSQL rows; ~30 min",
+    "index_scale": "PostgreSQL for its PostgreSQL rows, ~45 GB of disk; 100M hashes, ~1 h",
     "serve_load": "wrk when installed; tens of minutes",
     "report_html": "nothing; 100k records",
     "trace_crops": "nothing; a few minutes",

@@ -18,67 +18,62 @@ and verified in one pass of numpy (``np.bitwise_count``), so Python overhead is 
 batch, not per chunk or candidate.
 
 The plan (chunk widths and radii, or brute force) is chosen by a cost model from the index size
-and threshold: brute force for small indexes and for thresholds so large (from about 63 at 1M
-rows, 66 at 10M) that probing would touch more rows than a full scan. Both give the same
-answer, and so does every other plan: only the speed differs.
+and threshold (``needle.match.pdq_tables``, which builds the tables too): every plan gives the
+same answer, only the speed differs. An index can be saved and opened memory-mapped by another
+process (``save``, ``open``: ``needle.match.pdq_disk``).
 ``bench/match_throughput.py`` measures it against python-threatexchange's ``PDQIndex``.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
+from pathlib import Path
 
 import numpy as np
 
 from needle.errors import ConfigError, SignalFormatError
+from needle.match.pdq_tables import (
+    MAX_CHUNK_BITS,
+    PDQ_BITS,
+    PDQ_BYTES,
+    PDQPlan,
+    _flip_masks,
+    _radii,
+    chunk_keys,
+    index_dtype,
+    plan_index,
+    sort_by_chunk,
+    table_layout,
+)
 from needle.signals.pdq import PDQ_MATCH_DISTANCE
 
 __all__ = [
+    "MAX_CHUNK_BITS",
     "PDQ_BITS",
+    "PDQ_BYTES",
     "PDQHits",
     "PDQIndex",
     "PDQPlan",
     "VariantHit",
     "hamming_distances",
+    "merge_hits",
     "pdq_array",
     "plan_index",
 ]
 
-PDQ_BITS = 256
-PDQ_BYTES = PDQ_BITS // 8
-
-#: widest chunk: its bucket-offset table has 2**24 + 1 int32 entries (64 MiB)
-MAX_CHUNK_BITS = 24
-#: narrowest chunk worth a table; below this a chunk's buckets hold most of the index
-MIN_CHUNK_BITS = 8
-#: most probe keys one chunk may enumerate per query (V(24, 4) = 12,951 stays in; radius 5
-#: on 23 bits, 44,552, is dearer than a full scan at every size where it would be chosen)
-MAX_PROBES_PER_CHUNK = 20_000
-
-# Cost model, in nanoseconds per query, measured with numpy 2.4 on a 2-core x86-64 (1M and
-# 10M random hashes): a probe is two gathers of bucket offsets (random reads), a candidate the
-# expansion of its bucket, a gather of its row id and of its 32-byte hash, and verification;
-# a brute-force row is a streaming XOR and popcount of 32 bytes. Only their ratios matter:
-# they choose the plan, never the answer.
-COST_PROBE_NS = 30.0
-COST_CANDIDATE_NS = 50.0
-COST_BRUTE_ROW_NS = 6.0
-
 # Work done per numpy call. Small enough that the temporaries stay in cache, large enough
 # that call overhead is noise: 2**16 was fastest at 100k, 1M and 10M rows (about 40 % faster
-# than 2**20 at 10M). They bound temporary memory too, whatever the batch size.
+# than 2**20 at 10M). Candidates go 2**14 at a time, their temporaries then in a core's L2
+# cache: as fast at 1M rows, about 5 % faster at 10M in runs taken alternately.
+# They bound temporary memory too, whatever the batch size.
 #: probe keys expanded at once across a batch of queries
 PROBE_BUDGET = 1 << 16
 #: candidates verified at once (each costs 32 bytes of temporary memory, plus ids)
-CANDIDATE_BUDGET = 1 << 16
+CANDIDATE_BUDGET = 1 << 14
 #: query x row pairs compared at once by brute force
 BRUTE_BUDGET = 1 << 16
-
-STRATEGIES = ("auto", "multi-index", "brute-force")
 
 
 def pdq_array(hashes: Sequence[str]) -> np.ndarray:
@@ -191,118 +186,6 @@ class VariantHit:
     transform: str
 
 
-@dataclass(frozen=True)
-class PDQPlan:
-    """How an index answers: ``multi-index`` over ``widths`` chunks, or ``brute-force``.
-
-    ``radii`` are the per-chunk search radii for ``threshold`` (-1: the chunk is not probed).
-    ``cost_ns`` is the cost model's estimate per query, used only to choose between plans.
-    """
-
-    strategy: str
-    threshold: int
-    widths: tuple[int, ...] = ()
-    radii: tuple[int, ...] = ()
-    cost_ns: float = 0.0
-
-
-@cache
-def _volume(bits: int, radius: int) -> int:
-    """Number of keys within ``radius`` bits of a ``bits``-bit key (Hamming ball volume)."""
-    return sum(math.comb(bits, k) for k in range(radius + 1))
-
-
-@cache
-def _flip_masks(bits: int, radius: int) -> np.ndarray:
-    """All ``bits``-bit masks with at most ``radius`` bits set, fewest bits first."""
-    masks = [0]
-    for k in range(1, radius + 1):
-        for combo in itertools.combinations(range(bits), k):
-            masks.append(sum(1 << i for i in combo))
-    out = np.array(masks, dtype=np.int64)
-    out.flags.writeable = False
-    return out
-
-
-def _split_widths(m: int) -> tuple[int, ...]:
-    """256 bits cut into ``m`` near-equal chunks, wider ones first."""
-    q, r = divmod(PDQ_BITS, m)
-    return tuple([q + 1] * r + [q] * (m - r))
-
-
-def _chunk_cost(n: int, bits: int, radius: int) -> float:
-    if radius < 0:
-        return 0.0
-    v = _volume(bits, radius)
-    return v * (COST_PROBE_NS + COST_CANDIDATE_NS * n / (1 << bits))
-
-
-def _radii(widths: Sequence[int], threshold: int, n: int) -> tuple[int, ...] | None:
-    """Per-chunk radii with ``sum(r + 1) == threshold + 1`` (the generalised pigeonhole),
-    spread as evenly as possible, the larger radii on whichever chunks make it cheaper.
-    None when some chunk would enumerate more than ``MAX_PROBES_PER_CHUNK`` keys.
-    """
-    m = len(widths)
-    base, extra = divmod(threshold + 1, m)
-    order_wide = sorted(range(m), key=lambda j: -widths[j])
-    best: tuple[float, tuple[int, ...]] | None = None
-    for order in (order_wide, order_wide[::-1]):
-        radii = [base - 1] * m
-        for j in order[:extra]:
-            radii[j] += 1
-        if any(
-            r >= 0 and _volume(w, r) > MAX_PROBES_PER_CHUNK
-            for w, r in zip(widths, radii, strict=True)
-        ):
-            continue
-        cost = sum(_chunk_cost(n, w, r) for w, r in zip(widths, radii, strict=True))
-        if best is None or cost < best[0]:
-            best = (cost, tuple(radii))
-    return None if best is None else best[1]
-
-
-def plan_index(n: int, threshold: int, strategy: str = "auto") -> PDQPlan:
-    """The cheapest plan for ``n`` rows at ``threshold`` by the cost model above.
-
-    ``strategy`` may force ``brute-force`` or ``multi-index`` (for tests and benchmarks);
-    ``auto`` takes whichever the cost model finds cheaper.
-    """
-    if strategy not in STRATEGIES:
-        raise ConfigError(
-            f"unknown PDQ index strategy {strategy!r}; use one of {', '.join(STRATEGIES)}"
-        )
-    brute = PDQPlan("brute-force", threshold, cost_ns=COST_BRUTE_ROW_NS * n)
-    if strategy == "brute-force" or (n == 0 and strategy == "auto"):
-        return brute
-    # Wider chunks than about 4n buckets only waste memory: buckets are already nearly empty.
-    widest = max(MIN_CHUNK_BITS, min(MAX_CHUNK_BITS, math.ceil(math.log2(max(n, 2))) + 2))
-    best = brute if strategy == "auto" else PDQPlan("multi-index", threshold, cost_ns=math.inf)
-    for m in range(math.ceil(PDQ_BITS / widest), PDQ_BITS // MIN_CHUNK_BITS + 1):
-        widths = _split_widths(m)
-        radii = _radii(widths, threshold, n)
-        if radii is None:
-            continue
-        cost = sum(_chunk_cost(n, w, r) for w, r in zip(widths, radii, strict=True))
-        if cost < best.cost_ns:
-            best = PDQPlan("multi-index", threshold, widths, radii, cost)
-    return best
-
-
-def _chunk_keys(words: np.ndarray, starts: np.ndarray, widths: np.ndarray) -> np.ndarray:
-    """Bits ``starts[c] .. starts[c] + widths[c]`` of each row (bit 0 = top bit of word 0),
-    as an ``(n, len(starts))`` int64 array of keys. Chunks may straddle two 64-bit words."""
-    w, o = np.divmod(starts.astype(np.int64), 64)
-    o = o.astype(np.uint64)
-    # The 64-bit window starting at the chunk, (hi << o) | (lo >> (64 - o)), of which the key
-    # is the top ``width`` bits. ``lo`` is written as two shifts so that o == 0 (a shift by 64,
-    # undefined in C) adds nothing. Only a chunk that straddles words reads real ``lo`` bits,
-    # and such a chunk never starts in the last word, so clipping w + 1 to 3 is harmless.
-    window = words[:, w] << o
-    window |= (words[:, np.minimum(w + 1, 3)] >> np.uint64(1)) >> (np.uint64(63) - o)
-    window >>= np.uint64(64) - widths.astype(np.uint64)
-    return window.astype(np.int64)
-
-
 @dataclass(frozen=True, eq=False)
 class _Probes:
     """Every bucket one query probes at one threshold, as offsets into the chunk keys."""
@@ -310,13 +193,15 @@ class _Probes:
     chunk: np.ndarray  # which chunk each probe looks up
     mask: np.ndarray  # bits flipped in that chunk's key
     base: np.ndarray  # where that chunk's bucket table begins in the shared offsets array
+    rowbase: np.ndarray  # where that chunk's sorted row ids begin in the shared rows array
 
 
 def _split_ranges(
-    owner: np.ndarray, start: np.ndarray, count: np.ndarray, budget: int
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    owner: np.ndarray, start: np.ndarray, count: np.ndarray, budget: int, dtype: type = np.int64
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Expand ranges ``start[i] .. start[i] + count[i]`` (labelled ``owner[i]``) into flat
-    ``(owner, position)`` arrays of at most about ``budget`` items each."""
+    ``(owner, position)`` arrays of at most about ``budget`` items each (positions of
+    ``dtype``), with the first position of each range they cover."""
     if len(count) and int(count.max()) > budget:  # a huge bucket: cut it into pieces first
         pieces = (count + budget - 1) // budget
         idx = np.repeat(np.arange(len(count)), pieces)
@@ -330,11 +215,12 @@ def _split_ranges(
         done = int(ends[lo - 1]) if lo else 0
         hi = max(lo + 1, int(np.searchsorted(ends, done + budget, side="right")))
         c = count[lo:hi]
-        total = int(c.sum())
+        total = int(ends[hi - 1]) - done
         if total:
             first = np.cumsum(c) - c
-            pos = np.arange(total, dtype=np.int64) + np.repeat(start[lo:hi] - first, c)
-            yield np.repeat(owner[lo:hi], c), pos
+            pos: np.ndarray = np.arange(total, dtype=dtype)
+            pos += np.repeat((start[lo:hi] - first).astype(dtype), c)
+            yield np.repeat(owner[lo:hi], c), pos, start[lo:hi]
         lo = hi
 
 
@@ -381,6 +267,7 @@ class PDQIndex:
         self._widths = np.zeros(0, dtype=np.int64)
         self._table = np.zeros(0, dtype=np.int64)
         self._probes: dict[int, _Probes] = {}
+        self._origin: str | None = None  # the directory of an opened index
         if self._plan.strategy == "brute-force":
             # one contiguous array per 64-bit word: a full scan then streams through memory
             self._columns = np.ascontiguousarray(self._words.T)
@@ -390,23 +277,81 @@ class PDQIndex:
 
     def _build_tables(self) -> None:
         n = self._size
-        bounds = np.cumsum((0, *self._plan.widths))
-        built = [j for j, r in enumerate(self._plan.radii) if r >= 0]  # others never probed
-        self._starts = bounds[built].astype(np.int64)
-        self._widths = np.array([self._plan.widths[j] for j in built], dtype=np.int64)
-        sizes = (1 << self._widths) + 1
-        self._table = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
-        dtype = np.int32 if len(built) * n < 2**31 else np.int64
-        self._offsets = np.empty(int(sizes.sum()), dtype=dtype)
-        self._rows = np.empty(len(built) * n, dtype=dtype)
-        for c in range(len(built)):
-            keys = _chunk_keys(self._words, self._starts[c : c + 1], self._widths[c : c + 1])
-            keys = keys[:, 0].astype(np.int32)
-            self._rows[c * n : (c + 1) * n] = np.argsort(keys)
-            table = self._offsets[self._table[c] : self._table[c] + sizes[c]]
-            table[0] = c * n
-            np.cumsum(np.bincount(keys, minlength=1 << int(self._widths[c])), out=table[1:])
-            table[1:] += c * n
+        self._starts, self._widths, self._table = table_layout(self._plan)
+        dtype = index_dtype(n)
+        self._offsets = np.empty(int(self._table[-1]), dtype=dtype)
+        self._rows = np.empty(len(self._widths) * n, dtype=dtype)
+        step = 1 << 20
+        for c, (start, width) in enumerate(zip(self._starts, self._widths, strict=True)):
+            blocks = (self._words[s : s + step] for s in range(0, n, step))
+            offsets, rows = sort_by_chunk(blocks, n, int(start), int(width))
+            self._offsets[self._table[c] : self._table[c + 1]] = offsets
+            self._rows[c * n : (c + 1) * n] = rows
+
+    @classmethod
+    def _from_tables(
+        cls,
+        words: np.ndarray,
+        plan: PDQPlan,
+        offsets: np.ndarray,
+        rows: np.ndarray,
+        origin: str | None = None,
+    ) -> PDQIndex:
+        """An index over tables built before (``needle.match.pdq_disk`` maps them from disk).
+
+        ``words`` is the ``(n, 4)`` uint64 view of the hashes; ``offsets`` and ``rows`` are
+        laid out as ``_build_tables`` lays them out (``table_layout`` of ``plan``). Nothing
+        is copied, so memory-mapped arrays stay mapped. ``origin``: the directory they were
+        mapped from, named by the error a damaged table raises.
+        """
+        index = cls.__new__(cls)
+        index._threshold = plan.threshold
+        index._size = len(words)
+        index._plan = plan
+        index._probes = {}
+        index._origin = origin
+        index._words = words
+        index._columns = np.empty((4, 0), dtype=np.uint64)
+        index._starts, index._widths, index._table = table_layout(plan)
+        index._offsets, index._rows = offsets, rows
+        if plan.strategy == "brute-force":
+            index._columns = np.ascontiguousarray(words.T)
+            index._words = words[:0]
+        return index
+
+    def save(self, directory: str | os.PathLike[str], *, replace: bool = False) -> Path:
+        """Write this index to ``directory`` in the memory-mappable form ``open`` reads
+        (``needle.match.pdq_disk``), atomically: a save killed half way leaves no index."""
+        from needle.match.pdq_disk import save_index
+
+        return save_index(self, directory, replace=replace)
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike[str], *, verify: bool = False) -> PDQIndex:
+        """An index saved by ``save`` or built by ``needle.match.pdq_build``, memory-mapped:
+        nothing is rebuilt or read whole, and processes that open the same directory share
+        one copy in the page cache. ``verify`` checks every file's sha256 too (seconds a GB).
+        """
+        from needle.match.pdq_disk import open_index
+
+        return open_index(directory, verify=verify)
+
+    @property
+    def hashes(self) -> np.ndarray:
+        """The indexed hashes as a read-only ``(n, 32)`` uint8 array (row ``i``: the hash of
+        row ``i``), memory-mapped for an opened index."""
+        if self._plan.strategy == "brute-force":
+            words = np.ascontiguousarray(self._columns.T)
+        else:
+            words = self._words
+        out = words.view(np.uint8).reshape(-1, PDQ_BYTES).view()
+        out.flags.writeable = False
+        return out
+
+    @property
+    def tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(offsets, rows)``: every chunk's bucket table, as ``table_layout`` lays them out."""
+        return self._offsets, self._rows
 
     def __len__(self) -> int:
         return self._size
@@ -443,7 +388,17 @@ class PDQIndex:
             parts = self._brute_force(q, t)
         else:
             parts = self._multi_index(q, t)
-        return _collect(parts, t, len(q))
+        if self._origin is None:
+            return _collect(parts, t, len(q))
+        try:
+            return _collect(parts, t, len(q))
+        except (IndexError, ValueError) as exc:  # a table on disk changed under the manifest
+            from needle.match.pdq_disk import IndexFormatError
+
+            raise IndexFormatError(
+                f"the PDQ index at {self._origin} is damaged ({exc}); check it with "
+                "verify_index and rebuild it"
+            ) from None
 
     def query_variants(
         self,
@@ -522,7 +477,7 @@ class PDQIndex:
                     chunk.append(np.full(len(flips), c, dtype=np.int64))
                     mask.append(flips)
             chunks = np.concatenate(chunk)
-            probes = _Probes(chunks, np.concatenate(mask), self._table[chunks])
+            probes = _Probes(chunks, np.concatenate(mask), self._table[chunks], chunks * self._size)
             self._probes[t] = probes
         return probes
 
@@ -531,10 +486,11 @@ class PDQIndex:
         per_query = len(probes.chunk)
         step = max(1, PROBE_BUDGET // per_query)
         words, offsets, rows = self._words, self._offsets, self._rows
+        position = index_dtype(len(rows))
         for q0 in range(0, len(q), step):
             qb = q[q0 : q0 + step]
             # np.take rather than fancy indexing: 2-3x faster row gathers on numpy 2.x
-            keys = _chunk_keys(qb, self._starts, self._widths)
+            keys = chunk_keys(qb, self._starts, self._widths)
             slots = np.take(keys, probes.chunk, axis=1)
             slots ^= probes.mask
             slots += probes.base
@@ -544,18 +500,43 @@ class PDQIndex:
             count = np.take(offsets, slots)
             count -= start
             hit = np.flatnonzero(count)
-            owner = hit // per_query
-            for qi, pos in _split_ranges(owner, start[hit], count[hit], CANDIDATE_BUDGET):
+            owner = (hit // per_query).astype(np.int32)
+            first = start[hit] + probes.rowbase[hit % per_query]
+            ranges = _split_ranges(owner, first, count[hit], CANDIDATE_BUDGET, position)
+            for qi, pos, runs in ranges:
+                np.take(rows, runs)  # each run's first miss at once: the loop below then hits
                 cand = np.take(rows, pos)
                 x = np.take(words, cand, axis=0)
                 x ^= np.take(qb, qi, axis=0)
-                bc = np.bitwise_count(x)
-                d = bc[:, 0].astype(np.uint16)
-                d += bc[:, 1]
-                d += bc[:, 2]
-                d += bc[:, 3]
-                keep = np.flatnonzero(d <= t)
-                yield qi[keep] + q0, cand[keep], d[keep]
+                keep, d = _within(x, t)
+                yield qi[keep] + q0, cand[keep], d
+
+
+def _within(x: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of ``x`` (``(k, 4)`` uint64 XORs of candidates and queries) have at most
+    ``t`` bits set, and their counts. The four words' counts (each at most 64, one byte)
+    are summed by one multiply of their bytes seen as a uint32; that sum is modulo 256, so
+    the few rows it keeps are counted again exactly (a row of 256 set bits reads as 0)."""
+    total = np.bitwise_count(x).view(np.uint32).reshape(-1)
+    total *= np.uint32(0x01010101)
+    total >>= np.uint32(24)
+    keep = np.flatnonzero(total <= t)
+    d = np.bitwise_count(np.take(x, keep, axis=0)).sum(axis=1, dtype=np.int32)
+    exact = d <= t
+    return keep[exact], d[exact]
+
+
+def merge_hits(parts: Sequence[PDQHits]) -> PDQHits:
+    """The hits of several indexes over disjoint rows (shards, a base and its delta), asked
+    the same batch at the same threshold, as one ``PDQHits`` sorted as ``query`` sorts.
+    Their rows must already be numbered in one space (the caller shifts or maps them)."""
+    if not parts:
+        raise ValueError("merge_hits needs at least one PDQHits")
+    first = parts[0]
+    if any(p.n_queries != first.n_queries or p.threshold != first.threshold for p in parts):
+        raise ValueError("merge_hits needs hits of one batch at one threshold")
+    pieces = ((p.query, p.row, p.distance) for p in parts)
+    return _collect(pieces, first.threshold, first.n_queries)
 
 
 def _collect(parts: Iterator[tuple[np.ndarray, ...]], t: int, n_queries: int) -> PDQHits:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -311,6 +312,29 @@ class Store:
             return self._entries_by_value(bank_id, signal_type, values)
 
         return Bank(name, builder.build(lookup), threshold, description, *shares)
+
+    def iter_bank_values(
+        self, name: str, signal_type: str, *, after_id: int = 0, chunk: int = 1 << 16
+    ) -> Iterator[list[tuple[int, str]]]:
+        """One signal type's entries of a bank as ``(entry id, value)`` rows, in id order
+        (the order of ``load_bank_columns``), ``chunk`` rows at a time from the driver's
+        cursor, only those with an id above ``after_id``: for building an index of a bank
+        too large to hold (``needle.match.pdq_build``) and catching it up later."""
+        with self._session() as session:
+            bank_id = self._bank_row(session, name).id
+            table = BankEntryRow.__table__.c
+            value = whole_value() if signal_type in DIGEST_KEYED else table.value
+            query = (
+                sa.select(table.id, value)
+                .where(
+                    table.bank_id == bank_id,
+                    table.signal_type == signal_type,
+                    table.id > after_id,
+                )
+                .order_by(table.id)
+            )
+            rows = driver_chunks(session.connection(), query, chunk)
+            yield from cast(Iterator[list[tuple[int, str]]], rows)  # ids come back as int
 
     def _entries_by_value(
         self, bank_id: int, signal_type: str, values: Sequence[str]
