@@ -4,6 +4,7 @@ its embedded prompts move out of ``details`` into their private column."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
@@ -86,3 +87,29 @@ def test_details_keep_no_private_key_after_the_upgrade(db_url: str) -> None:
         texts = connection.execute(sa.text("SELECT details FROM file_record")).scalars().all()
     engine.dispose()
     assert texts and all("_embedded_prompt" not in str(t) for t in texts)
+
+
+def test_the_head_revision_is_alembic_s_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from needle.store.engine import HEAD_REVISION, MIGRATIONS
+
+    scripts = Config()
+    scripts.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(scripts).get_current_head() == HEAD_REVISION
+
+
+def test_a_current_database_opens_without_loading_alembic(tmp_path: Path) -> None:
+    """Every command that opens the store saves the 0.2 s Alembic costs to load."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    Store(url).close()  # created and migrated
+    code = (
+        "import sys; from needle.store import Store; "
+        f"Store({url!r}).close(); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
