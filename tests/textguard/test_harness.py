@@ -55,12 +55,16 @@ ORIGINAL = set(
     ]
 )
 PER_LANGUAGE = (6, 4)  # block and allow lines per language
-#: transforms below the bar on this sample, with the floor each keeps meanwhile: measured, and
-#: reported in docs/textguard.md (what is left to do); the test fails if one falls lower
-BELOW_BAR = {"vowels": 0.70, "glued": 0.75, "reversed": 0.85, "phonetic": 0.85, "tag_split": 0.9}
-#: languages below the bar on this sample (short syllables glued or stripped of vowels, Hangul
-#: and Indic syllables): the floor each keeps
-LANGUAGE_FLOOR = 0.75
+#: transforms below the bar on this sample, with the floor each keeps meanwhile: measured
+#: (0.86 on this sample, 0.88 on the whole development set) and reported in docs/textguard.md
+#: (what is left to do); the test fails if one falls lower. Every other transform holds the
+#: bar (0.95)
+BELOW_BAR = {"vowels": 0.84}
+#: every language on this sample (about 80 rewrites each: one miss is 0.012); measured
+#: 0.92-1.00, Vietnamese lowest (vowels dropped from one-syllable words, syllables glued)
+LANGUAGE_FLOOR = 0.90
+#: all rewrites of the sample together (measured 0.983)
+OVERALL_FLOOR = 0.97
 
 
 def _sample() -> list[Labelled]:
@@ -98,7 +102,7 @@ def test_harness_bar_on_the_sample(report) -> None:  # type: ignore[no-untyped-d
         assert rate is None or rate <= MAX_FALSE_BLOCKS, (name, rate)
     overall = false_block_rate(report.overall)
     assert overall is not None and overall <= MAX_FALSE_BLOCKS
-    assert report.overall.recall is not None and report.overall.recall >= 0.93
+    assert report.overall.recall is not None and report.overall.recall >= OVERALL_FLOOR
     for lang, counts in report.by_language.items():
         assert counts.recall is not None and counts.recall >= LANGUAGE_FLOOR, (lang, counts)
 

@@ -53,7 +53,8 @@ class Transform:
 _WORD = re.compile(
     r"[^\W\d_](?:[^\W\d_]|[\u0300-\u036f\u0900-\u0dff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff])*"
 )
-#: scripts written without spaces between words
+#: scripts written without spaces between words ("thai" stands for the South-East Asian
+#: scripts: Thai, Lao, Myanmar, Khmer)
 UNSPACED = frozenset({"cjk", "thai"})
 #: scripts whose letters are single characters with no combining vowel signs
 ALPHABETS = frozenset({"latin", "cyrillic", "greek", "arabic", "hebrew", "armenian", "georgian"})
@@ -78,10 +79,11 @@ _SCRIPT_RANGES = (
     (0x0590, 0x05FF, "hebrew"),
     (0x0600, 0x06FF, "arabic"),
     (0x0900, 0x0DFF, "indic"),
-    (0x0E00, 0x0EFF, "thai"),
+    (0x0E00, 0x0EFF, "thai"),  # Thai and Lao
+    (0x1000, 0x109F, "thai"),  # Myanmar: written without spaces, like Thai, Lao and Khmer
     (0x10A0, 0x10FF, "georgian"),
     (0x1100, 0x11FF, "hangul"),
-    (0x1780, 0x17FF, "thai"),
+    (0x1780, 0x17FF, "thai"),  # Khmer
     (0x3040, 0x30FF, "cjk"),
     (0x3400, 0x9FFF, "cjk"),
     (0xAC00, 0xD7AF, "hangul"),

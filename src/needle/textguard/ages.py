@@ -12,9 +12,17 @@ Three passes, each for what the others cannot see:
    with a unit, before or after it or glued to it (:mod:`~needle.textguard.agewords`:
    "twelve year old", "zwölfjährige", "aged twelve", "sixth grader"); ``18+``;
 2. :func:`cjk_ages` inside unspaced runs (``十二歳``, ``สิบสองขวบ``);
-3. :func:`token_ages` on the tokens, after words were re-cut: units split, stretched or
-   reversed to evade ("10 ye ar old", "10 yeeear oold", "10 raey dlo"), and a bare number
-   or number word after a person word ("girl, 12", "girl, twelve").
+3. :func:`token_ages` on the tokens, after words were re-cut: units and number words
+   split, stretched, in leetspeak, reversed or without vowels, after the number or before it
+   ("10 ye ar old", "10 yeeear oold", "10 raey dlo", "fj0r73n år", "d4r454 la 5", "tlv år
+   gmml"), and a bare number or number word after a person word ("girl, 12", "girl,
+   twelve").
+
+A number word counts in its own language only: with a unit of that language, or after a
+person word of that language or of one the text's scripts and function words point to
+(Hausa "tara" is nine, and a name after "naked girl"). A number before a person word
+counts them ("woman, two children"); digits inside a word with other digits are letters
+("b4d11y"); a point after a letter is no decimal point (Thai ``ป.5``, grade 5).
 """
 
 from __future__ import annotations
@@ -23,7 +31,8 @@ import re
 
 from needle.textguard.agewords import number_word_regex, unspaced_word_ages, word_ages
 from needle.textguard.hits import Hit, Spans, inside
-from needle.textguard.normalize import canonical, squeeze
+from needle.textguard.normalize import canonical, skeleton, squeeze, unrepeated
+from needle.textguard.respell import vowelless
 from needle.textguard.terms import SPACED_CHAR, Lexicon, Sense, trie_regex
 from needle.textguard.tokens import DIGIT, Tokens
 
@@ -184,6 +193,34 @@ def _number_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _after_decimal_point(text: str, a: int) -> bool:
+    """Is the number at ``a`` the decimals of another (``1.5``, ``1,5``)? A point after a
+    letter is an abbreviation (Thai ``ป.5``, Lao ``ປ.5``: grade 5), not a decimal point."""
+    return a >= 2 and text[a - 1] in ".," and text[a - 2].isdigit()
+
+
+def _leet_digits(text: str, a: int) -> bool:
+    """Is the number at ``a`` leetspeak inside a word: letters before it, and a digit among
+    them (``b4d11y`` is "badiiy", not 11 years; ``naked12yo`` is an age)?"""
+    k = a - 1
+    if k < 0 or not text[k].isalpha():
+        return False
+    while k >= 0 and text[k].isalnum():
+        if text[k].isdigit():
+            return True
+        k -= 1
+    return False
+
+
+#: symbols typed in place of a letter (:mod:`~needle.textguard.masks`)
+_MASKS = frozenset("*#%?~^@$!")
+
+
+def _masked_on(text: str, z: int) -> bool:
+    """Does the word go on at ``z`` behind a mask and a letter (``3ar*a``)?"""
+    return z + 1 < len(text) and text[z] in _MASKS and text[z + 1].isalpha()
+
+
 def find_ages(text: str, lex: Lexicon, word_starts: list[int]) -> list[Hit]:
     """Ages and grades in ``text``: digits with units (step 1 of the module docstring), and
     number words at ``word_starts`` (:func:`~needle.textguard.agewords.word_starts`)."""
@@ -191,16 +228,17 @@ def find_ages(text: str, lex: Lexicon, word_starts: list[int]) -> list[Hit]:
     after_regex, before_regex, _ = _age_regexes(lex)
     after_pre, before_pre = _age_prefilters(lex)
     if DIGIT.search(text):
-        n = len(text)
         for a, z in _number_spans(text):
-            if z - a > 3 or (a > 0 and text[a - 1] in ".,"):
+            if z - a > 3 or _after_decimal_point(text, a) or _leet_digits(text, a):
                 continue
-            if z + 1 < n and text[z] in ".," and text[z + 1].isdigit():
+            if _decimal_follows(text, z):
                 continue
             if after_pre is not None and after_pre.match(text, a) is None:
                 m = None
             else:
                 m = after_regex.match(text, a)
+            if m is not None and _masked_on(text, m.end()):
+                continue  # "3ar*a" (Arabizi "3arya"), not 3 years
             if m is not None:
                 group = m.lastgroup or ""
                 hit = age_hit(int(text[a:z]), a, m.end(), grade=group[0] == "g")
@@ -221,7 +259,10 @@ def find_ages(text: str, lex: Lexicon, word_starts: list[int]) -> list[Hit]:
                 if hit is not None:
                     hits.append(hit)
     if word_starts:
-        for value, start, end, grade in word_ages(text, lex, word_starts):
+        found = word_ages(text, lex, word_starts)
+        for value, start, end, grade in found:
+            if any(a < start and end <= z for _, a, z, _ in found):
+                continue  # "iki yaşında" inside "on iki yaşında"
             hit = age_hit(value, start, end, grade=grade)
             if hit is not None:
                 hits.append(hit)
@@ -253,89 +294,276 @@ def cjk_ages(run: str, base: int, lex: Lexicon) -> list[tuple[int, Hit]]:
 
 
 def token_ages(
-    toks: Tokens, lex: Lexicon, persons: list[int], consumed: Spans, text: str
+    toks: Tokens,
+    lex: Lexicon,
+    persons: list[tuple[int, set[str]]],
+    consumed: Spans,
+    text: str,
+    support: dict[str, float],
 ) -> list[Hit]:
-    """Ages the text regex cannot see: units in re-cut words ("10 ye ar old"), squeezed
-    units ("10 yeeear oold"), and bare numbers after a person word (``persons``: token
-    indexes of minor or adult words, "girl, 12")."""
-    if not any(map(str.isdigit, toks.text)) and (
-        not persons or lex.numbers.keys().isdisjoint(toks.text)
-    ):
+    """Ages the text regex cannot see: units in re-cut words ("10 ye ar old"), squeezed,
+    leet or reversed units and number words ("10 yeeear oold", "fj0r73n år", "d4r454 la 5",
+    "10 raey dlo"), and bare numbers after a person word (``persons``: token indexes of
+    minor or adult words with their languages, "girl, 12"; ``support``: the languages the
+    text's scripts and function words point to)."""
+    if not persons and not any(map(str.isdigit, toks.text)):
+        return []  # a unit needs a number, or a number word a person word: leet and
+        # stretched number words with a unit come with a person word ("fj0r73n år")
+    numbers = _numbers_of(toks, lex)
+    if not numbers:
         return []  # both steps below start from a number or number word
-    hits, seen = _unit_ages(toks, lex, consumed, text)
-    hits += _person_ages(toks, persons, seen, consumed, text, lex.numbers)
+    hits, seen = _unit_ages(toks, lex, consumed, text, numbers)
+    if persons:
+        hits += _person_ages(toks, persons, seen, consumed, text, lex, support, numbers)
     return hits
 
 
+#: a number token's value by language ("" for digits: any language)
+_NumberValues = dict[str, int]
+#: number values of words, memoised (a pure function of the lexicon, loaded once)
+_NUMBER_MEMO: dict[str, _NumberValues | None] = {}
+_NUMBER_MEMO_SIZE = 50_000
+
+
+def _number_of(lex: Lexicon, w: str) -> _NumberValues | None:
+    """The values of token ``w`` as a number: digits (up to two), or a number word as
+    written, in leetspeak or stretched (``fj0r73n``, ``kaaksteist``)."""
+    if w.isdigit():
+        return {"": int(w)} if len(w) <= 2 else None
+    if w[-1].isdigit() and not w[0].isdigit():
+        # a number after a proclitic: Amharic "የ12" ("of 12")
+        for clitic in lex.clitics.get(w[0], ()):
+            if w.startswith(clitic) and w[len(clitic) :].isdigit() and len(w) - len(clitic) <= 2:
+                return {"": int(w[len(clitic) :])}
+    found = _NUMBER_MEMO.get(w, _MISSING)
+    if found is not _MISSING:
+        return found
+    table = lex.number_languages
+    found = table.get(w)
+    if found is None and not w.isalpha():
+        found = table.get(canonical(w))
+    if found is None and DOUBLE_LETTER.search(w) is not None:
+        found = table.get(squeeze(w))
+    if found is None and not w.isascii():  # look-alike letters: "ікі" (Cyrillic і)
+        skel = skeleton(w)
+        if skel is not None:
+            found = table.get(skel)
+    if found is None and vowelless(w):  # "tlv", "twlv"
+        for spelled in lex.age_consonants.get(w, ()):
+            values = table.get(spelled)
+            if values is not None:
+                found = {**(found or {}), **values}
+    if len(_NUMBER_MEMO) >= _NUMBER_MEMO_SIZE:
+        _NUMBER_MEMO.clear()
+    _NUMBER_MEMO[w] = found
+    return found
+
+
+_MISSING: _NumberValues = {}
+DOUBLE_LETTER = re.compile(r"([^\W\d])\1")
+
+
+#: whether a word may be the first word of a unit after a number (True) or the last of
+#: one before it (False), in any spelling :func:`_unit_at` reads: memoised
+_EDGE_MEMO: dict[tuple[str, bool], bool] = {}
+
+
+def _unit_edge(lex: Lexicon, w: str, after: bool) -> bool:
+    """May ``w`` begin a unit after a number (``after``) or end one before it?"""
+    key = (w, after)
+    found = _EDGE_MEMO.get(key)
+    if found is None:
+        edges = lex.unit_edges[0 if after else 1]
+        folded = canonical(w)
+        forms = {w, folded, squeeze(folded), w[::-1]}
+        if after and _free_unit(lex, w) is not None:
+            forms.update(_free_unit(lex, w) or ())
+        if vowelless(w):
+            forms.update(lex.age_consonants.get(w, ()))
+        found = not edges.isdisjoint(forms)
+        if len(_EDGE_MEMO) >= _NUMBER_MEMO_SIZE:
+            _EDGE_MEMO.clear()
+        _EDGE_MEMO[key] = found
+    return found
+
+
+def _free_unit(lex: Lexicon, w: str) -> tuple[str] | None:
+    """The unit that word ``w`` begins with, of those an ending may follow (``वर्ष`` of
+    ``वर्षकी``), as written or with a syllable typed more than once made single."""
+    for form in (w, unrepeated(w)) if not w.isascii() else ():
+        for length in lex.free_unit_lengths:
+            if length < len(form) and form[:length] in lex.free_units:
+                return (form[:length],)
+    return None
+
+
+def _vowelled(lex: Lexicon, units: dict[tuple[str, ...], str], w: str) -> str:
+    """A unit word typed without its vowels, spelled out ("klss" -> "klasse"); else ``w``."""
+    if not vowelless(w):
+        return w
+    return next((u for u in lex.age_consonants.get(w, ()) if (u,) in units), w)
+
+
+def _numbers_of(toks: Tokens, lex: Lexicon) -> dict[int, _NumberValues]:
+    """The word tokens that are numbers, by index."""
+    found: dict[int, _NumberValues] = {}
+    kinds = toks.kind
+    for j, w in enumerate(toks.text):
+        if kinds[j] == "w":
+            values = _number_of(lex, w)
+            if values is not None:
+                found[j] = values
+    return found
+
+
+def _agreeing(values: _NumberValues, codes: set[str] | None) -> int | None:
+    """The value of a number in one of the languages ``codes`` (digits: in any)."""
+    if "" in values:
+        return values[""]
+    if codes is None:
+        return None
+    for code, value in values.items():
+        if code in codes:
+            return value
+    return None
+
+
 def _unit_ages(
-    toks: Tokens, lex: Lexicon, consumed: Spans, text: str
+    toks: Tokens, lex: Lexicon, consumed: Spans, text: str, numbers: dict[int, _NumberValues]
 ) -> tuple[list[Hit], set[int]]:
-    """A number token followed by the words of a unit; also the indexes of those numbers."""
+    """A number token with the words of a unit after it or before it; also the indexes of
+    the numbers read so."""
     hits: list[Hit] = []
+    starts, ends = toks.start, toks.end
+    seen: set[int] = set()
+    for j, values in numbers.items():
+        if inside(consumed, starts[j], ends[j]):
+            continue
+        if "" in values and _after_decimal_point(text, starts[j]):
+            continue  # a decimal: 1.5
+        found = _unit_at(toks, lex, j, values, after=True) or _unit_at(
+            toks, lex, j, values, after=False
+        )
+        if found is None:
+            continue
+        value, kind, a, z = found
+        hit = age_hit(value, a, z, grade=kind == "grade")
+        if hit is not None:
+            hits.append(hit)
+            seen.add(j)
+    return hits, seen
+
+
+def _unit_at(
+    toks: Tokens, lex: Lexicon, j: int, values: _NumberValues, *, after: bool
+) -> tuple[int, str, int, int] | None:
+    """The unit of one to three words right after (or before) number token ``j``, as
+    written, leet folded, squeezed or reversed, in a language of the number: its value,
+    kind, and the span of number and unit."""
     kinds, strs, starts, ends = toks.kind, toks.text, toks.start, toks.end
     n = len(kinds)
-    units = lex.unit_words
-    seen: set[int] = set()
-    for j in range(n):
-        w = strs[j]
-        if kinds[j] != "w" or not w.isdigit() or len(w) > 2 or inside(consumed, starts[j], ends[j]):
+    k = j + 1 if after else j - 1
+    if not (0 <= k < n and kinds[k] == "w" and _unit_edge(lex, strs[k], after)):
+        return None  # no unit begins right after the number (or ends right before it)
+    units = lex.unit_words if after else lex.before_unit_words
+    for length in (3, 2, 1):
+        first, last = (j + 1, j + length) if after else (j - length, j - 1)
+        if first < 0 or last >= n:
             continue
-        if starts[j] > 0 and text[starts[j] - 1] in ".,":
-            continue  # a decimal: 1.5
-        for length in (3, 2, 1):
-            if j + length >= n:
-                continue
-            seq = tuple(strs[j + k] for k in range(1, length + 1))
-            kind = (
-                units.get(seq)
-                or units.get(tuple(canonical(x) for x in seq))
-                or units.get(tuple(squeeze(x) for x in seq))
-                or units.get(tuple(x[::-1] for x in seq))
-            )
-            if kind is None:
-                continue
-            if any(
-                kinds[j + k] != "w" or starts[j + k] - ends[j + k - 1] > 3
-                for k in range(1, length + 1)
+        seq = tuple(strs[first : last + 1])
+        key = seq
+        kind = units.get(key)
+        if kind is None:
+            for key in (
+                tuple(canonical(x) for x in seq),
+                tuple(squeeze(canonical(x)) for x in seq),
+                tuple(x[::-1] for x in seq),
+                tuple(_vowelled(lex, units, x) for x in seq),
             ):
-                continue
-            hit = age_hit(int(w), starts[j], ends[j + length], grade=kind == "grade")
-            if hit is not None:
-                hits.append(hit)
-                seen.add(j)
-            break
-    return hits, seen
+                kind = units.get(key)
+                if kind is not None:
+                    break
+        if kind is None and after and length == 1:
+            free = _free_unit(lex, seq[0])  # a unit an ending follows: "વર્ષ" of "વર્ષની"
+            if free is not None:
+                key = free
+                kind = units.get(key)
+        if kind is None:
+            continue
+        lo, hi = (j, last) if after else (first, j)
+        if any(kinds[k] != "w" for k in range(lo, hi + 1)) or any(
+            starts[k + 1] - ends[k] > 3 for k in range(lo, hi)
+        ):
+            continue
+        value = _agreeing(values, lex.unit_languages.get(key))
+        if value is None:
+            return None
+        if after:
+            return value, kind, starts[j], ends[last]
+        return value, kind, starts[first], ends[j]
+    return None
+
+
+def _number_in(
+    lex: Lexicon, w: str, values: _NumberValues, codes: set[str], support: dict[str, float]
+) -> int | None:
+    """The value of number token ``w`` (``values``: digits, or a number word's languages
+    and values) in one of ``codes`` or of the languages ``support`` counts, unless ``w`` is
+    also a sexual word; ``None`` when it is none of those."""
+    if "" in values:
+        return values[""]
+    senses = lex.exact.get(w)
+    if senses is not None and any(x.category == "sexual" for x in senses):
+        return None
+    for code, value in values.items():
+        if code in codes or support.get(code, 0) > 0:
+            return value
+    return None
+
+
+def _counts_persons(lex: Lexicon, w: str) -> bool:
+    """Is ``w`` a person word (then a number before it counts them: "two children")?"""
+    senses = lex.lookup(w)
+    return senses is not None and any(x.category in ("minor", "adult") for x in senses)
 
 
 def _person_ages(
     toks: Tokens,
-    persons: list[int],
+    persons: list[tuple[int, set[str]]],
     seen: set[int],
     consumed: Spans,
     text: str,
-    numbers: dict[str, int],
+    lex: Lexicon,
+    support: dict[str, float],
+    numbers: dict[int, _NumberValues],
 ) -> list[Hit]:
     """A bare number or number word right after a person word ("girl, 12", "girl,
-    twelve"), not already read as an age."""
+    twelve"), not already read as an age. A number word counts only in the person word's
+    language or one the text's scripts and function words support: "naked girl tara" is
+    a name, not Hausa nine; and not when it is also a sexual word (Danish "seks")."""
     hits: list[Hit] = []
     kinds, strs, starts, ends = toks.kind, toks.text, toks.start, toks.end
     n = len(kinds)
-    for i in persons:
+    for i, codes in persons:
         j = i + 1
-        if j in seen or j >= n or kinds[j] != "w":
+        values = numbers.get(j)
+        if values is None or j in seen:
             continue
-        w = strs[j]
-        if w.isdigit() and len(w) <= 2:
-            if ends[j] + 1 < len(text) and text[ends[j]] == "." and text[ends[j] + 1].isdigit():
-                continue  # a decimal: 1.5
-            value = int(w)
-        elif w in numbers:
-            value = numbers[w]
-        else:
+        if "" in values and _decimal_follows(text, ends[j]):
+            continue  # a decimal: 1.5
+        value = _number_in(lex, strs[j], values, codes, support)
+        if value is None:
             continue
         gap = text[ends[i] : starts[j]]
         if len(gap) <= 3 and _AGE_GAP.fullmatch(gap) and not inside(consumed, starts[j], ends[j]):
+            if j + 1 < n and kinds[j + 1] == "w" and _counts_persons(lex, strs[j + 1]):
+                continue  # a count: "woman, two children"
             hit = age_hit(value, starts[j], ends[j])
             if hit is not None:
                 hits.append(hit)
     return hits
+
+
+def _decimal_follows(text: str, z: int) -> bool:
+    """Does a decimal point and a digit follow offset ``z`` (``1.5``)?"""
+    return z + 1 < len(text) and text[z] in ".," and text[z + 1].isdigit()

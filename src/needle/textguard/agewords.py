@@ -51,11 +51,27 @@ _UNSPACED = re.compile(f"[{UNSPACED_CLASS}]")
 class _Patterns:
     """The regexes and the number table of one lexicon."""
 
-    __slots__ = ("after", "before", "lexicon", "numbers", "unspaced_after", "unspaced_before")
+    __slots__ = (
+        "after",
+        "before",
+        "lexicon",
+        "numbers",
+        "unit_languages",
+        "unspaced_after",
+        "unspaced_before",
+    )
 
     def __init__(self, lex: Lexicon) -> None:
         self.lexicon = lex
-        self.numbers = {_JOIN.sub(" ", k): v for k, v in lex.numbers.items()}
+        #: number word (words joined by one space) -> its languages and value in each
+        self.numbers: dict[str, dict[str, int]] = {}
+        for k, by_language in lex.number_languages.items():
+            self.numbers.setdefault(_JOIN.sub(" ", k), {}).update(by_language)
+        #: unit (words joined by one space) -> its languages, units before and after alike
+        self.unit_languages: dict[str, set[str]] = {}
+        for table in (lex.age_after, lex.grade_after, lex.age_before, lex.grade_before):
+            for unit, codes in table.items():
+                self.unit_languages.setdefault(_JOIN.sub(" ", unit), set()).update(codes)
         spaced = [k for k in self.numbers if not _UNSPACED.search(k)]
         unspaced = [k for k in self.numbers if _UNSPACED.search(k)]
         w = SPACED_CHAR
@@ -98,6 +114,21 @@ class _Patterns:
             ]
             if befores:
                 self.unspaced_before = re.compile(rf"(?:{'|'.join(befores)})\s*(?P<n>{num})")
+
+    def value(self, number: str, unit: str) -> int | None:
+        """The value of the number word ``number`` read with ``unit``, in a language they
+        share (``None`` when they share none: Danish "to" is not two before an English
+        unit)."""
+        by_language = self.numbers.get(_JOIN.sub(" ", number))
+        if by_language is None:
+            return None
+        codes = self.unit_languages.get(_JOIN.sub(" ", unit))
+        if codes is None:
+            return next(iter(by_language.values()))
+        for code, value in by_language.items():
+            if code in codes:
+                return value
+        return None
 
 
 def _trie(keys: list[str]) -> str:
@@ -155,15 +186,16 @@ def word_ages(text: str, lex: Lexicon, starts: list[int]) -> list[AgeWord]:
             # is not "sex" (Swedish six) and "y"; syllabic scripts glue freely ("열두살")
             short = len(m.group("n")) < GLUED_MIN or len(m.group(unit)) < GLUED_MIN
             if m.group("sep") or unit[1] == "f" or not short:
-                value = pats.numbers.get(_JOIN.sub(" ", m.group("n")))
+                value = pats.value(m.group("n"), m.group(unit))
                 if value is not None:
                     found.append((value, m.start(), m.end(), unit[0] == "g"))
                     continue
         m = before.match(text, at) if before is not None else None
         if m is not None:
-            value = pats.numbers.get(_JOIN.sub(" ", m.group("n")))
+            grade = m.group("G") is not None
+            value = pats.value(m.group("n"), m.group("G" if grade else "A"))
             if value is not None:
-                found.append((value, m.start(), m.end(), m.group("G") is not None))
+                found.append((value, m.start(), m.end(), grade))
     return found
 
 
@@ -179,9 +211,11 @@ def unspaced_word_ages(run: str, base: int, lex: Lexicon) -> list[AgeWord]:
         for m in regex.finditer(run):
             if m.start("n") in covered:
                 continue
-            value = pats.numbers.get(_JOIN.sub(" ", m.group("n")))
+            groups = m.groupdict()
+            unit = next((u for k, u in groups.items() if k != "n" and u is not None), "")
+            value = pats.value(m.group("n"), unit)
             if value is not None:
                 covered.add(m.start("n"))
-                grade = m.groupdict().get("g") is not None or m.groupdict().get("G") is not None
+                grade = groups.get("g") is not None or groups.get("G") is not None
                 found.append((value, base + m.start(), base + m.end(), grade))
     return found

@@ -41,6 +41,9 @@ runs them and reads the words:
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from needle.textguard.ages import age_sense, cjk_ages, find_ages, token_ages
 from needle.textguard.hits import NO_SPANS, Detection, Negator, Raw, Spans, inside
 from needle.textguard.masks import unmask
@@ -52,9 +55,9 @@ from needle.textguard.scope import excluded
 from needle.textguard.scoring import score
 from needle.textguard.scripts import script_languages
 from needle.textguard.terms import Lexicon
-from needle.textguard.tokens import Tokens, tokenize
+from needle.textguard.tokens import DIGIT, Tokens, tokenize
 from needle.textguard.variants import Found, variants
-from needle.textguard.words import Word, word
+from needle.textguard.words import Word, is_syllabic, word
 
 __all__ = ["detect"]
 
@@ -79,7 +82,13 @@ def detect(norm: Normalized, lex: Lexicon) -> Detection:
     _read(toks, infos, lex, skipped, consumed, findings)
     if findings.respelled:
         findings.raws = _licensed(findings.raws, backwards >= REVERSED_MIN)
-    age_hits.extend(token_ages(toks, lex, findings.persons, consumed, text))
+    later = token_ages(toks, lex, findings.persons, consumed, text, findings.support)
+    if later:
+        # the words of a unit read now are part of the age ("ọmọ ọd*ún 19": "ọmọ" is a
+        # child elsewhere, here "aged")
+        read = Spans([(h.start, h.end) for h in later])
+        findings.raws = [r for r in findings.raws if not read.covers(r.start, r.end)]
+        age_hits.extend(later)
     return score(lex, findings.raws, age_hits, findings.negators, findings.support, toks)
 
 
@@ -100,9 +109,9 @@ def _prepass(toks: Tokens, lex: Lexicon) -> tuple[list[int], int, bool]:
                 info = word(lex, t)
             if info.age_start:
                 starts.append(s)
-            if info.backwards is not None and len(t) >= 3:
+            if info.backwards is not None and (len(t) >= 3 or (len(t) == 2 and is_syllabic(t[0]))):
                 backwards.add(t)
-                if any(v[3] == "reversed" for v in info.variants):
+                if info.backwards_sensitive:
                     sensitive = True
                     if len(t) >= REVERSED_ALONE:  # "eifargonropredniK": no coincidence
                         backwards.add("")
@@ -118,14 +127,29 @@ def _rewritten(toks: Tokens, lex: Lexicon, backwards: bool) -> Tokens:
     for i in range(len(toks)):
         out.copy_from(toks, i)
         if toks.kind[i] == "w":
-            info = word(lex, toks.text[i])
-            if backwards and info.backwards is not None:
-                out.text[-1] = info.backwards
+            w = toks.text[i]
+            info = word(lex, w)
+            back = info.reversal if backwards else None
+            if back is None and backwards and not info.senses and DIGIT.search(w) is not None:
+                back = _letters_reversed(lex, w)
+            if back is not None:
+                out.text[-1] = back
                 out.evasion[-1] = "reversed"
             elif info.standard is not None:
                 out.text[-1] = info.standard
-                out.evasion[-1] = "phonetic"
+                out.evasion[-1] = info.standard_evasion
     return out
+
+
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
+def _letters_reversed(lex: Lexicon, w: str) -> str | None:
+    """A number with letters glued to it, the letters read backwards (``5ht``, ``12oy``),
+    when they are then a unit the lexicon knows."""
+    back = _LETTER_RUN.sub(lambda m: m.group()[::-1], w)
+    runs = _LETTER_RUN.findall(back)
+    return back if runs and all(r in lex.vocab or r in lex.unit_first for r in runs) else None
 
 
 class _Findings:
@@ -136,8 +160,9 @@ class _Findings:
     def __init__(self, support: dict[str, float]) -> None:
         self.raws: list[Raw] = []
         self.negators: list[Negator] = []
-        #: token indexes of minor or adult words, for a bare age after them ("girl, 12")
-        self.persons: list[int] = []
+        #: token indexes of minor or adult words and their languages, for a bare age after
+        #: them ("girl, 12", "girl, twelve")
+        self.persons: list[tuple[int, set[str]]] = []
         #: whether a word was found reversed or without vowels (then :func:`_licensed`)
         self.respelled = False
         #: language -> support (scripts, hint words; scoring adds the words' votes)
@@ -240,8 +265,9 @@ def _add_word(info: Word, toks: Tokens, i: int, findings: _Findings) -> None:
         if virtual:
             fs, fe = 0, e - s
         findings.raws.append(Raw(sn, s + fs, s + fe, p, cl, gr, ev))
-        if any(x.category in ("minor", "adult") for x in sn):
-            findings.persons.append(i)
+        codes = {x.language for x in sn if x.category in ("minor", "adult")}
+        if codes:
+            findings.persons.append((i, codes))
 
 
 def _licensed(raws: list[Raw], backwards: bool) -> list[Raw]:
@@ -283,6 +309,47 @@ def _glued_leet(toks: Tokens, i: int, lex: Lexicon, raws: list[Raw]) -> int:
     return -1
 
 
+def _unspaced_entry(
+    lex: Lexicon,
+    key: str,
+    start: int,
+    end: int,
+    p: float,
+    clause: int,
+    group: int,
+    findings: _Findings,
+    evasion: str,
+) -> None:
+    """An entry (or a negator) found at ``start``..``end`` of an unspaced run."""
+    senses = lex.unspaced[key]
+    if senses[0].category == "negation":
+        findings.negators.append(
+            (p, group, senses[0].tier == "after", {x.language for x in senses})
+        )
+        return
+    findings.raws.append(Raw(senses, start, end, p, clause, group, evasion))
+
+
+def _single_syllables(run: str) -> tuple[str, list[int]]:
+    """``run`` with each syllable (a letter and its marks) typed more than once in a row
+    made single, and the offset in ``run`` of each character kept (empty when nothing
+    repeats)."""
+    syllables: list[tuple[int, int]] = []
+    for k, c in enumerate(run):
+        if syllables and unicodedata.category(c)[0] == "M":
+            syllables[-1] = (syllables[-1][0], k + 1)
+        else:
+            syllables.append((k, k + 1))
+    kept = [
+        (a, b)
+        for j, (a, b) in enumerate(syllables)
+        if j == 0 or run[a:b] != run[syllables[j - 1][0] : syllables[j - 1][1]]
+    ]
+    if len(kept) == len(syllables):
+        return run, []
+    return "".join(run[a:b] for a, b in kept), [k for a, b in kept for k in range(a, b)]
+
+
 def _unspaced(
     lex: Lexicon, run: str, base: int, pos: float, clause: int, group: int, findings: _Findings
 ) -> None:
@@ -290,15 +357,22 @@ def _unspaced(
     maximum matching with the lexicon's trie regex), then ages written in its numerals."""
     regex = lex.unspaced_regex
     if regex is not None:
-        for m in regex.finditer(run):
-            senses = lex.unspaced[m.group()]
-            p = pos + m.start() / 2
-            if senses[0].category == "negation":
-                findings.negators.append(
-                    (p, group, senses[0].tier == "after", {x.language for x in senses})
-                )
-                continue
-            findings.raws.append(Raw(senses, base + m.start(), base + m.end(), p, clause, group))
+        found = [(m.start(), m.end(), m.group(), "") for m in regex.finditer(run)]
+        single, offsets = _single_syllables(run)
+        if offsets:
+            # a syllable typed more than once ("ເດັດັດັກ", "未成成年"): read once too; an
+            # entry found so replaces those found as typed inside it
+            once = [
+                (offsets[m.start()], offsets[m.end() - 1] + 1, m.group(), "repeat")
+                for m in regex.finditer(single)
+            ]
+            once = [x for x in once if not any(a <= x[0] and x[1] <= z for a, z, _, _ in found)]
+            found = [x for x in found if not any(a <= x[0] and x[1] <= z for a, z, _, _ in once)]
+            found = sorted(found + once)
+        for a, z, key, evasion in found:
+            _unspaced_entry(
+                lex, key, base + a, base + z, pos + a / 2, clause, group, findings, evasion
+            )
     for offset, hit in cjk_ages(run, base, lex):
         findings.raws.append(
             Raw([age_sense(hit)], hit.start, hit.end, pos + offset / 2, clause, group)

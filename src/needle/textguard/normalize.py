@@ -28,7 +28,10 @@ tests check):
    alone stays a flag.
 6. **spaced letters** joined: ``n u d e``, ``n-a-k-e-d``, ``n.u.d.e``, ``n/u/d/e`` ->
    ``nude`` (three or more single characters, at least two of them letters, one to three
-   separators apart), wherever they are in the text.
+   separators apart), wherever they are in the text; a separator unlike the run's usual
+   one, or between a letter and a digit, stays: it parts two words
+   (``n a k e d  g i r l`` -> ``naked  girl``, ``d e v o c h k a 9 l e t`` ->
+   ``devochka 9 let``).
 7. **homoglyphs** folded inside mixed-script words, into the word's main script
    (:mod:`~needle.textguard.homoglyphs`): ``nаkеd`` with Cyrillic ``а``/``е`` -> ``naked``,
    ``гoлая`` with a Latin ``o`` -> ``голая``. Words wholly in one script are left alone
@@ -65,6 +68,7 @@ __all__ = [
     "skeleton",
     "squeeze",
     "transliterate",
+    "unrepeated",
 ]
 
 # --- 1. character folding -------------------------------------------------------------------
@@ -480,21 +484,62 @@ def _join_spaced(text: str, starts: list[int] | None) -> tuple[str, list[int] | 
     spans: list[tuple[int, int]] = []
     for m in (_SPACED_ASCII if plain else _SPACED).finditer(text, single.start()):
         run = m.group()
-        singles = [
-            k for k, c in enumerate(run) if not _SPACED_SEP.match(c) and not _MARK_CHAR.match(c)
+        seps = list(_SPACED_SEP.finditer(run))
+        units = [
+            run[a:b]
+            for a, b in zip(
+                [0] + [x.end() for x in seps], [x.start() for x in seps] + [len(run)], strict=True
+            )
         ]
-        if len(singles) >= 4 and run[singles[-1]].isdigit() and run[singles[-2]].isalpha():
-            # "a l a s t o n p o i k a, 9-vuotias": the number is not part of the word
-            run = run[: singles[-2] + 1]
-            singles.pop()
-        letters = sum(1 for k in singles if run[k].isalpha())
-        if letters < 2 or len(singles) < 3:
+        letters = sum(1 for u in units if u[0].isalpha())
+        if letters < 2 or len(units) < 3:
             continue
         base = m.start()
-        spans.extend((base + s.start(), base + s.end()) for s in _SPACED_SEP.finditer(run))
+        spans.extend(
+            (base + x.start(), base + x.end())
+            for x, kept in zip(seps, _word_boundaries(units, seps), strict=True)
+            if not kept
+        )
     if not spans:
         return text, starts
     return _delete(text, starts, spans)
+
+
+def _word_boundaries(units: list[str], seps: list[re.Match[str]]) -> list[bool]:
+    """Which separators of a run of spaced-out letters part two words, and stay: one unlike
+    the run's usual separator (``n u d e  c h i l d``, ``... e, 8 j a a r``), or between a
+    letter and a digit (``d e v o c h k a 9 l e t``). A letter is never left alone by
+    them (it joins the word before it), and when that leaves three single characters in a
+    row the whole run is joined, so that joining again changes nothing."""
+    counts: dict[str, int] = {}
+    for x in seps:
+        counts[x.group()] = counts.get(x.group(), 0) + 1
+    usual = min(counts, key=lambda sep: (-counts[sep], len(sep), sep))
+    kept = [
+        x.group() != usual or units[k][0].isdigit() != units[k + 1][0].isdigit()
+        for k, x in enumerate(seps)
+    ]
+    if not any(kept):
+        return kept
+    # a part of one letter joins its neighbour (the word before it, else the one after)
+    k = 0
+    while k < len(units):
+        end = k
+        while end < len(seps) and not kept[end]:
+            end += 1
+        if end == k and not units[k][0].isdigit():
+            if k > 0 and kept[k - 1]:
+                kept[k - 1] = False
+            elif k < len(seps):
+                kept[k] = False
+        k = end + 1
+    singles = 0
+    for k in range(len(units)):
+        alone = (k == 0 or kept[k - 1]) and (k == len(seps) or kept[k])
+        singles = singles + 1 if alone else 0
+        if singles >= 3:
+            return [False] * len(seps)
+    return kept
 
 
 def _regional_letters(text: str) -> str:
@@ -609,3 +654,16 @@ def squeeze(word: str) -> str:
             out.append(c)
         prev = c
     return "".join(out)
+
+
+def unrepeated(word: str) -> str:
+    """``word`` with each run of one syllable (a letter and its marks) made single
+    (``नंगीगी`` -> ``नंगी``); ``word`` itself when no syllable repeats."""
+    syllables: list[str] = []
+    for c in word:
+        if syllables and unicodedata.category(c)[0] == "M":
+            syllables[-1] += c
+        else:
+            syllables.append(c)
+    single = [x for k, x in enumerate(syllables) if k == 0 or x != syllables[k - 1]]
+    return word if len(single) == len(syllables) else "".join(single)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from needle.textguard.terms import Lexicon
 from needle.textguard.tokens import Tokens
-from needle.textguard.words import Word, segment, starts_word, word
+from needle.textguard.words import Word, letters_only, segment, starts_word, word
 
 __all__ = ["expand"]
 
@@ -167,7 +167,7 @@ def _joinable(toks: Tokens, a: int, b: int, text: str) -> bool:
         return False
     if toks.group[a] != toks.group[b] and not _tag_pair(toks, a, b, text):
         return False
-    if not (toks.text[a].isalpha() and toks.text[b].isalpha()):
+    if not (letters_only(toks.text[a]) and letters_only(toks.text[b])):
         return False
     gap = toks.start[b] - toks.end[a]
     return 0 < gap <= 3 and "\n" not in text[toks.end[a] : toks.start[b]]
@@ -213,7 +213,9 @@ def _resegment(toks: Tokens, lo: int, hi: int, lex: Lexicon, out: Tokens) -> boo
         old.add((k, k + len(part)))
         k += len(part)
     new = [joined[a:b] for a, b in pieces if (a, b) not in old]
-    if not any((w in lex.vocab or lex.stem(w) is not None) and w not in lex.hints for w in new):
+    if not any(
+        (w in lex.vocab or lex.stem(w) is not None) and w not in lex.function_words for w in new
+    ):
         return False
     for a, b in pieces:
         crossing = (a, b) not in old

@@ -34,12 +34,14 @@ __all__ = [
     "SHORT_CONSONANTS",
     "consonants",
     "fits",
+    "latin_letters",
     "respellings",
     "vowelless",
 ]
 
-#: the letters dropped by people typing without vowels (``y`` is kept: ``bby``, ``yng``)
-VOWELS = frozenset("aeiou")
+#: the letters dropped by people typing without vowels (``y`` is kept: ``bby``, ``yng``);
+#: as normalised: ``å``, ``ä``, ``ö`` are ``a``, ``o`` by then, ``ø``, ``æ``, ``œ`` are not
+VOWELS = frozenset("aeiouøæœ")
 #: a vowel-less word this short or shorter (``nd``, ``tn``) counts only next to another word
 #: found without its vowels (``nd chld``): two consonants alone are too often something else
 SHORT_CONSONANTS = 2
@@ -102,20 +104,36 @@ def consonants(word: str) -> tuple[str, ...]:
     word that begins with a vowel, also with that vowel kept (``infant`` -> ``nfnt`` and
     ``infnt``), as people typing without vowels keep the first letter."""
     kept = "".join(c for c in word if c not in VOWELS)
-    if word and word[0] in VOWELS and len(kept) >= 3:
+    if "'" in word[1:-1]:  # each part keeps its first letter: "yalang'och" -> "ylng'och"
+        parts = "'".join(
+            p[:1] + "".join(c for c in p[1:] if c not in VOWELS) for p in word.split("'")
+        )
+        return kept, _squeeze(kept), parts, _squeeze(parts)
+    if word and word[0] in VOWELS and len(kept) >= 2:
         first = word[0] + kept
         return kept, _squeeze(kept), first, _squeeze(first)
     return kept, _squeeze(kept)
 
 
 def vowelless(word: str) -> bool:
-    """A word of two or more ASCII letters with no vowel (``chld``, ``prn``), or of four or
-    more with no vowel but its first letter (``infnt``, ``undrg``)."""
-    if len(word) < 2 or not word.isascii() or not word.isalpha():
+    """A word of two or more Latin letters with no vowel (``chld``, ``prn``, ``chłpc``), or
+    of three or more with no vowel but its first letter (``infnt``, ``ihh``)."""
+    if len(word) < 2 or not latin_letters(word):
         return False
+    if "'" in word:  # "ylng'och": no vowel but the first letter of each part
+        return len(word) >= 4 and all(VOWELS.isdisjoint(p[1:]) for p in word.split("'"))
     if word[0] in VOWELS:
-        return len(word) >= 4 and VOWELS.isdisjoint(word[1:])
+        return len(word) >= 3 and VOWELS.isdisjoint(word[1:])
     return VOWELS.isdisjoint(word)
+
+
+def latin_letters(word: str) -> bool:
+    """Is ``word`` letters of the Latin script only (``ł``, ``ñ``, ``ø`` included; an
+    apostrophe inside: Uzbek "yalang'och")?"""
+    letters = word.replace("'", "") if "'" in word[1:-1] else word
+    if letters.isascii():
+        return letters.isalpha()
+    return letters.isalpha() and all(c < "\u0250" for c in letters)
 
 
 def respellings(word: str) -> set[str]:

@@ -119,15 +119,22 @@ def score(
 
 
 def _add_votes(lex: Lexicon, raws: list[Raw], support: dict[str, float]) -> None:
-    """Language support from unambiguous words; contextual words counted under ``~code``."""
+    """Language support from unambiguous words; contextual words counted under ``~code``
+    (distinct words: one word that may be several words of a language, as a word typed
+    without vowels may, counts once)."""
     contextual_terms: dict[str, set[str]] = {}
     votes_of = lex.votes
     for raw in raws:
         votes = votes_of.get(id(raw.senses)) or sense_votes(raw.senses)
         for code, weight in votes[0]:
             support[code] = support.get(code, 0) + weight
-        for code, term in votes[1]:
-            contextual_terms.setdefault(code, set()).add(term)
+        if votes[1]:
+            # the word's first contextual term of each language stands for it
+            seen: set[str] = set()
+            for code, term in votes[1]:
+                if code not in seen:
+                    seen.add(code)
+                    contextual_terms.setdefault(code, set()).add(term)
     for code, terms in contextual_terms.items():
         support["~" + code] = len(terms)
 
@@ -143,9 +150,12 @@ def _chosen(raws: list[Raw], support: dict[str, float], negators: list[Negator])
         senses = raw.senses
         if "vowels" in raw.evasion:
             if main is None:
-                main = _main_languages(support)
-            senses = [x for x in senses if x.language in main]
-        sense = choose(senses, support) if senses else None
+                main = _main_languages(support, raws)
+            # read only in the text's languages, where it needs nothing more
+            known = [x for x in senses if x.language in main]
+            sense = max(known, key=_WEIGHT) if known else None
+        else:
+            sense = choose(senses, support) if senses else None
         if sense is None or sense.category == "benign":
             continue
         if negation and negated(raw.pos, raw.group, sense.language, negation):
@@ -172,17 +182,40 @@ def _chosen(raws: list[Raw], support: dict[str, float], negators: list[Negator])
     return hits
 
 
-def _main_languages(support: dict[str, float]) -> set[str]:
+def _main_languages(support: dict[str, float], raws: list[Raw]) -> set[str]:
     """The language a text is most in (those tied for the most support), and those with two
-    words or more that need their language to count (``nd chld``, ``ng dzwczynk``). A word
-    typed without vowels is read only in these: "prr" is Swedish "porr" only in Swedish
-    text."""
+    words or more that need their language to count (``nd chld``, ``ng dzwczynk``), and the
+    languages of the words found as written, even those shared by several languages
+    (``nude chld``: "nude" is English and Italian). A word typed without vowels is read
+    only in these: "prr" is Swedish "porr" only in Swedish text."""
     found = {k[1:] for k, v in support.items() if k.startswith("~") and v >= 2}
-    counted = {k: v for k, v in support.items() if not k.startswith("~")}
+    counted = {k: v for k, v in support.items() if not k.startswith("~") and v > 0}
     if counted:
         top = max(counted.values())
         found.update(k for k, v in counted.items() if v == top)
+    found.update(
+        x.language
+        for raw in raws
+        if "vowels" not in raw.evasion
+        for x in raw.senses
+        if not x.contextual and x.category in _EVIDENCE
+    )
+    if not found:
+        # nothing else tells the language: a long word is no coincidence ("kndrprngrf")
+        found.update(
+            x.language
+            for raw in raws
+            if raw.end - raw.start >= _LONE_CONSONANTS
+            for x in raw.senses
+        )
     return found
+
+
+_WEIGHT = operator.attrgetter("weight")
+#: a word typed without vowels this long counts in its own languages when nothing else in
+#: the text tells a language
+_LONE_CONSONANTS = 6
+_EVIDENCE = frozenset({"sexual", "minor", "sexual_minors", "adult"})
 
 
 def _placed(ages: list[Hit], toks: Tokens) -> list[Hit]:

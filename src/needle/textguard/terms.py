@@ -24,6 +24,7 @@ weight; the tiers and their weights are defined here, where a reader can weigh t
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -33,7 +34,13 @@ from typing import Any
 from needle._compiled import reduce_by_fields
 from needle.errors import ConfigError
 from needle.textguard.normalize import normalize, squeeze
-from needle.textguard.respell import CONSONANT_STOP, consonants, fits, respellings
+from needle.textguard.respell import (
+    CONSONANT_STOP,
+    consonants,
+    fits,
+    latin_letters,
+    respellings,
+)
 from needle.textguard.scripts import SPACED_MARK_CLASS, UNSPACED_CLASS
 
 #: the data package that holds one TOML file per language
@@ -70,6 +77,7 @@ TIER_WEIGHTS: dict[tuple[str, str], float] = {
 }
 
 _UNSPACED_CHAR = re.compile(f"[{UNSPACED_CLASS}]")
+HAS_LETTER = re.compile(r"[^\W\d_]")
 #: one character of a word in a spaced script: a word character of no unspaced script, or a
 #: vowel sign of a spaced script whose marks are letters (``scripts.SPACED_MARK_CLASS``:
 #: Thai is not in it, its characters form unspaced runs). ``_`` never occurs: it folds to a
@@ -117,6 +125,18 @@ class Lexicon:
     #: sensitive one-word entries by first two characters -> lengths (compound splitting)
     piece_lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
     hints: dict[str, set[str]] = field(default_factory=dict)  # word -> languages
+    #: two words that follow each other in a phrase ("mole", "rat"): a glued word cut into
+    #: them is believable
+    phrase_pairs: set[tuple[str, str]] = field(default_factory=set)
+    #: the words of every phrase
+    phrase_words: set[str] = field(default_factory=set)
+    #: the words of sensitive phrases ("be", "gai" of Vietnamese "bé gái"), function words
+    #: left out
+    sensitive_phrase_words: set[str] = field(default_factory=set)
+    #: function words -> their languages: the hints and the function words a language
+    #: shares with many others (``de``, ``na``), which tell no language but are words a
+    #: glued text is cut at (``nuade`` is "nua de")
+    function_words: dict[str, set[str]] = field(default_factory=dict)
     negate_before: dict[str, set[str]] = field(default_factory=dict)
     negate_after: dict[str, set[str]] = field(default_factory=dict)
     age_after: dict[str, set[str]] = field(default_factory=dict)  # unit -> languages
@@ -124,6 +144,10 @@ class Lexicon:
     grade_after: dict[str, set[str]] = field(default_factory=dict)
     grade_before: dict[str, set[str]] = field(default_factory=dict)
     numbers: dict[str, int] = field(default_factory=dict)  # number word -> value
+    #: number word -> its languages and its value in each (a number word counts as an age
+    #: only beside a unit or a person word of its own language: Hausa "tara" is nine, and a
+    #: name elsewhere)
+    number_languages: dict[str, dict[str, int]] = field(default_factory=dict)
     #: the first two letters of units after a number, which may be glued to a number word
     #: ("zwölfjährige", "열두살"), and the first words of units before a number ("aged")
     unit_heads: set[str] = field(default_factory=set)
@@ -147,6 +171,21 @@ class Lexicon:
     unit_words: dict[tuple[str, ...], str] = field(default_factory=dict)
     #: first words of those units ("yo", "th", "years")
     unit_first: set[str] = field(default_factory=set)
+    #: age and grade units before a number, as word tuples -> "age" or "grade"
+    before_unit_words: dict[tuple[str, ...], str] = field(default_factory=dict)
+    #: the words of units and number words ("year", "klases", "twelve"): a masked word that
+    #: fits one is read as it
+    age_vocab: set[str] = field(default_factory=set)
+    #: the words of :attr:`age_vocab` by their letters without vowels ("klss" -> "klasse")
+    age_consonants: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: units after a number that an ending may follow (``वर्ष`` of ``वर्षकी``), and their
+    #: lengths, longest first
+    free_units: set[str] = field(default_factory=set)
+    free_unit_lengths: tuple[int, ...] = ()
+    #: the first words of units after a number, and the last words of units before one
+    unit_edges: tuple[set[str], set[str]] = field(default_factory=lambda: (set(), set()))
+    #: the languages of the units of both tables, by word tuple
+    unit_languages: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
     #: respellings of English sensitive entries (``kidz``, ``chyld``, ``nekkid``) -> senses
     respelled: dict[str, list[Sense]] = field(default_factory=dict)
     #: respellings of the words of English phrases -> the word (``clothez`` -> ``clothes``)
@@ -155,7 +194,8 @@ class Lexicon:
     consonant_keys: dict[str, list[Sense]] = field(default_factory=dict)
     #: the same for stems, matched as the start of a word's consonants (``nckts``: nackt*)
     consonant_stems: dict[str, list[Sense]] = field(default_factory=dict)
-    #: sensitive one-word entries by (length, first letter), for masked words (``n*de``)
+    #: sensitive one-word entries (contextual ones too) by (length, first letter), for
+    #: masked words (``n*de``)
     by_shape: dict[tuple[int, str], list[str]] = field(default_factory=dict)
     #: every word the lexicon knows by (length, first letter), for masked words (``m*le``)
     vocab_by_shape: dict[tuple[int, str], list[str]] = field(default_factory=dict)
@@ -194,7 +234,7 @@ class Lexicon:
                 k
                 for table in (self.exact, self.stems)
                 for k, senses in table.items()
-                if len(k) >= 4 and k.isalpha() and sensitive(senses)
+                if len(k) >= 4 and _letters(k) and sensitive(senses)
             ]
             regex = self.sensitive_inside = re.compile(trie_regex(sorted(keys)) or "(?!)")
         return regex.search(word) is not None
@@ -212,6 +252,19 @@ class Lexicon:
         return None
 
 
+def _ends_word(unit: str) -> bool:
+    """Does a unit end a word (a letter of an alphabet last: no ending follows it)?"""
+    last = unit[-1]
+    return last.isascii() or "\u0370" <= last <= "\u04ff"
+
+
+def _letters(key: str) -> bool:
+    """Letters only: ``isalpha``, or, in a script whose vowel signs are marks (Indic), no
+    digit, space or symbol either."""
+    return key.isalpha() or (not key.isascii() and all(c.isalpha() or _MARK.match(c) for c in key))
+
+
+_MARK = re.compile(f"[{SPACED_MARK_CLASS}{UNSPACED_CLASS}]")
 _NO_VOTE = frozenset({"coded", "emoji", "und"})
 
 
@@ -336,9 +389,14 @@ def _compile_file(lex: Lexicon, code: str, data: dict[str, Any], source: str) ->
 def _compile_words(lex: Lexicon, code: str, data: dict[str, Any]) -> None:
     """One language file's words that are not entries: hints, negators, age and grade
     units, number words, clitics."""
-    for raw in data.get("hints", {}).get("words", []):
+    hints = data.get("hints", {})
+    for raw in hints.get("words", []):
         for w in words(_norm(raw)):
             lex.hints.setdefault(w, set()).add(code)
+            lex.function_words.setdefault(w, set()).add(code)
+    for raw in hints.get("shared", []):
+        for w in words(_norm(raw)):
+            lex.function_words.setdefault(w, set()).add(code)
     negation = data.get("negation", {})
     for where, spaced in (("before", lex.negate_before), ("after", lex.negate_after)):
         for raw in negation.get(where, []):
@@ -357,7 +415,11 @@ def _compile_words(lex: Lexicon, code: str, data: dict[str, Any]) -> None:
         for raw in table.get("after", []):
             after.setdefault(_norm(raw), set()).add(code)
     for raw, value in data.get("age", {}).get("numbers", {}).items():
-        lex.numbers[_norm(raw)] = int(value)
+        key = _norm(raw)
+        # a number of several words is also written as one ("on iki", "oniki")
+        for form in {key, key.replace(" ", "").replace("-", "")}:
+            lex.numbers.setdefault(form, int(value))
+            lex.number_languages.setdefault(form, {})[code] = int(value)
     for raw in data.get("clitics", []):
         key = _norm(raw)
         if key:
@@ -372,10 +434,20 @@ def _finish(lex: Lexicon) -> None:
     for entries in lex.phrases.values():
         for seq, _ in entries:
             vocab.update(w for w in seq if len(w) >= 2)
+            lex.phrase_pairs.update(itertools.pairwise(seq))
+            lex.phrase_words.update(seq)
+    lex.sensitive_phrase_words = {
+        w
+        for entries in lex.phrases.values()
+        for seq, senses in entries
+        if any(s.category in _SENSITIVE for s in senses)
+        for w in seq
+        if len(w) >= 2 and w not in lex.function_words
+    }
     for table in (lex.age_after, lex.age_before, lex.grade_after, lex.grade_before):
         for unit in table:
             vocab.update(w for w in words(unit) if len(w) >= 2)
-    vocab.update(w for w in lex.hints if len(w) >= 2)
+    vocab.update(w for w in lex.function_words if len(w) >= 2)
     vocab.update(lex.numbers)
     for table in (lex.age_after, lex.grade_after):
         lex.unit_heads.update(unit.replace(" ", "")[:2] for unit in table)
@@ -390,16 +462,22 @@ def _finish(lex: Lexicon) -> None:
     lex.vocab_prefixes = {w[:k] for w in vocab if len(w) >= 3 for k in range(1, len(w))}
     for first, entries in lex.phrases.items():
         lex.phrases_squeezed.setdefault(squeeze(first), []).extend(entries)
-        if first.isascii() and first.isalpha():
+        if latin_letters(first):
             for key in set(consonants(first)):
                 if len(key) >= 2 and key != first:
                     lex.phrases_consonants.setdefault(key, []).extend(entries)
-    for kind, table in (("age", lex.age_after), ("grade", lex.grade_after)):
-        for unit in table:
+    for kind, table, target in (
+        ("age", lex.age_after, lex.unit_words),
+        ("grade", lex.grade_after, lex.unit_words),
+        ("age", lex.age_before, lex.before_unit_words),
+        ("grade", lex.grade_before, lex.before_unit_words),
+    ):
+        for unit, codes in table.items():
             parts = tuple(words(unit))
-            if parts and parts[0].isalpha():
-                lex.unit_words.setdefault(parts, kind)
-                lex.unit_words.setdefault(tuple(squeeze(w) for w in parts), kind)
+            if parts and _letters(parts[0]):
+                for seq in (parts, tuple(squeeze(w) for w in parts)):
+                    target.setdefault(seq, kind)
+                    lex.unit_languages.setdefault(seq, set()).update(codes)
     by_two: dict[str, set[int]] = {}
     for stem in lex.stems:
         by_two.setdefault(stem[:2], set()).add(len(stem))
@@ -413,6 +491,26 @@ def _finish(lex: Lexicon) -> None:
             pieces.setdefault(key[:2], set()).add(len(key))
     lex.piece_lengths = {k: tuple(sorted(v, reverse=True)) for k, v in pieces.items()}
     lex.unit_first = {parts[0] for parts in lex.unit_words}
+    lex.free_units = {
+        unit
+        for table in (lex.age_after, lex.grade_after)
+        for unit in table
+        if " " not in unit and not _UNSPACED_CHAR.search(unit) and not _ends_word(unit)
+    }
+    lex.free_unit_lengths = tuple(sorted({len(u) for u in lex.free_units}, reverse=True))
+    lex.unit_edges = (lex.unit_first, {parts[-1] for parts in lex.before_unit_words})
+    lex.age_vocab = {
+        w for table in (lex.unit_words, lex.before_unit_words) for ws in table for w in ws
+    }
+    lex.age_vocab.update(k for k in lex.numbers if " " not in k)
+    # units and number words typed without vowels ("tlv år gmml", "5. klss"); not where
+    # the skeleton is a word itself
+    taken = lex.exact.keys() | lex.function_words.keys() | lex.numbers.keys() | CONSONANT_STOP
+    for w in sorted(lex.age_vocab):
+        if len(w) >= 3 and latin_letters(w):
+            for key in set(consonants(w)):
+                if len(key) >= 2 and key != w and key not in taken:
+                    lex.age_consonants[key] = (*lex.age_consonants.get(key, ()), w)
     for phrase_table in (lex.phrases, lex.phrases_squeezed, lex.phrases_consonants):
         for entries in phrase_table.values():
             entries.sort(key=lambda e: -len(e[0]))
@@ -444,24 +542,30 @@ def _index_respellings(lex: Lexicon) -> None:
     a word the lexicon knows is left out: that word means what it says."""
     known = lex.vocab
     # words a vowel-less key must not be (a unit word may: "nd" of "2nd grade" is no word)
-    words = lex.exact.keys() | lex.hints.keys() | lex.numbers.keys()
+    words = lex.exact.keys() | lex.function_words.keys() | lex.numbers.keys()
     tables = ((lex.exact, False), (lex.stems, True))
     for table, is_stem in tables:
         for key, senses in table.items():
-            chosen = sensitive(senses)
-            if not chosen or not key.isalpha():
-                continue
-            if not is_stem:
+            if (
+                not is_stem
+                and HAS_LETTER.search(key) is not None
+                and key.replace("'", "").isalnum()
+                and any(s.category in _SENSITIVE for s in senses)
+            ):
+                # contextual ones too: a masked word read as one still needs its language
                 lex.by_shape.setdefault((len(key), key[0]), []).append(key)
-            elif len(key) >= 3:
+            chosen = sensitive(senses)
+            if is_stem and chosen and key.isalpha() and len(key) >= 3:
                 lex.stems_by_first.setdefault(key[0], []).append(key)
-            if not key.isascii() or len(key) < 3:
-                continue
             # without vowels a word is ambiguous across languages ("brn" is Norwegian "barn"
-            # and English "born"): it counts only where its language is (contextual)
+            # and English "born"): it counts only where its language is (contextual), so
+            # the contextual entries are in too (Swedish "barn")
+            evidence = [x for x in senses if x.category in _SENSITIVE]
+            if not evidence or not latin_letters(key) or len(key) < 3:
+                continue
             weak = [
                 Sense(x.language, x.category, x.tier, x.weight, x.term, contextual=True)
-                for x in chosen
+                for x in evidence
             ]
             for k in set(consonants(key)):
                 if len(k) >= 2 and k != key and k not in words and k not in CONSONANT_STOP:
@@ -474,6 +578,9 @@ def _index_respellings(lex: Lexicon) -> None:
                         lex.respelled.setdefault(r, []).extend(english)
     for stems in lex.stems_by_first.values():
         stems.sort(key=len, reverse=True)
+    # words read as their standard spelling (then phrases and ages apply): the words of
+    # English phrases, English entries among them ("gurl" of "little girl"), English number
+    # words of five letters or more ("twelv") and unit words ("yeer")
     phrase_words = {
         w
         for entries in lex.phrases.values()
@@ -482,9 +589,19 @@ def _index_respellings(lex: Lexicon) -> None:
         for w in seq
         if len(w) >= 4 and w.isascii() and w.isalpha()
     }
+    phrase_words.update(
+        w for w, codes in lex.number_languages.items() if "en" in codes and len(w) >= 5
+    )
+    phrase_words.update(
+        w
+        for seq, codes in lex.unit_languages.items()
+        if "en" in codes
+        for w in seq
+        if len(w) >= 4 and w.isalpha()
+    )
     for w in sorted(phrase_words):
         for r in respellings(w):
-            if r not in known and lex.lookup(r) is None and r not in lex.respelled:
+            if r not in known and (lex.lookup(r) is None or r in lex.respelled):
                 lex.respelled_words.setdefault(r, w)
     for w in sorted(known):
         if len(w) >= 3 and w.isalpha():

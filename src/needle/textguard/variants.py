@@ -24,17 +24,18 @@ Compounds written without separators (``nudechild``) are split by :func:`split_c
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from needle.textguard.ages import age_hit, age_sense
 from needle.textguard.normalize import (
+    LEET,
     LEET_SYMBOLS,
     fold_leet,
     skeleton,
     squeeze,
     transliterate,
+    unrepeated,
 )
-from needle.textguard.respell import consonants, vowelless
+from needle.textguard.respell import consonants, latin_letters, vowelless
 from needle.textguard.terms import Lexicon, Sense, sensitive
 from needle.textguard.tokens import DIGIT, HAS_LETTER
 
@@ -47,6 +48,7 @@ __all__ = [
     "respelled",
     "split_compound",
     "undoubled",
+    "unrepeated",
     "variants",
 ]
 
@@ -59,6 +61,7 @@ DOUBLE = re.compile(r"([^\W\d])\1")
 _NUM_SUFFIX = re.compile(r"(\d{1,3})(\D+)")
 _WORD_NUM = re.compile(r"(\D{3,}?)\d+")
 _APOSTROPHE = re.compile("['’]")
+LEET_DIGITS = frozenset(k for k in LEET if k.isdigit())
 
 #: senses found in a word: start and end inside it, the senses, the evasion seen through
 Found = list[tuple[int, int, list[Sense], str]]
@@ -100,16 +103,25 @@ def variants(lex: Lexicon, word: str) -> Found:
     if found:
         return found
     has_digit = DIGIT.search(word) is not None
+    glued: Found = []
     if has_digit:
-        found = _glued_numbers(lex, word)
-        if found:
-            return found
+        glued = _glued_numbers(lex, word)
+        # a word and a number ("naked12"), unless the word is one only in some language
+        # and leetspeak reads the whole ("nag1" is Polish "nagi", not Croatian "nag" and 1)
+        if glued and not all(x.contextual for _, _, sn, _ in glued for x in sn):
+            return glued
     if (has_digit or not LEET_SYMBOLS.isdisjoint(word)) and HAS_LETTER.search(word):
         for one in ("i", "l"):
             leet = fold_leet(word, one=one)
             found = lookup_or_split(lex, leet)
             if found:
                 return [(s, e, sn, "leet") for s, e, sn, _ in found]
+        if has_digit:
+            senses = _some_digits_letters(lex, word)
+            if senses is not None:
+                return [(0, len(word), senses, "leet")]
+    if glued:
+        return glued
     squeezed = squeeze(word) if DOUBLE.search(word) else word
     if squeezed != word:
         senses = (
@@ -127,19 +139,35 @@ def variants(lex: Lexicon, word: str) -> Found:
     return respelled(lex, word)
 
 
+#: digits in a word up to which every choice of leet or literal digit is tried
+_MIXED_DIGITS = 4
+
+
+def _some_digits_letters(lex: Lexicon, word: str) -> list[Sense] | None:
+    """A word whose digits are in part letters of its own spelling and in part leetspeak:
+    Arabizi writes letters with digits (``3arya``, "3" for ع), and leetspeak hides others
+    (``34ry4``). Each choice of digits kept or folded is looked up."""
+    spots = [k for k, c in enumerate(word) if c in LEET_DIGITS]
+    if not 2 <= len(spots) <= _MIXED_DIGITS:
+        return None
+    for mask in range(1, (1 << len(spots)) - 1):  # not all kept, not all folded
+        chars = list(word)
+        for b, k in enumerate(spots):
+            if mask >> b & 1:
+                chars[k] = LEET[word[k]]
+        senses = lex.lookup("".join(chars))
+        if senses is not None:
+            return senses
+    return None
+
+
 def _unrepeated(lex: Lexicon, word: str) -> Found:
     """A word of a script whose letters carry marks, with a syllable typed twice or more
     (``नंगीगी``, ``শিশুশুশু``): each run of one syllable made single."""
-    syllables: list[str] = []
-    for c in word:
-        if syllables and unicodedata.category(c)[0] == "M":
-            syllables[-1] += c
-        else:
-            syllables.append(c)
-    single = [x for k, x in enumerate(syllables) if k == 0 or x != syllables[k - 1]]
-    if len(single) == len(syllables):
+    single = unrepeated(word)
+    if single == word:
         return []
-    found = lookup_or_split(lex, "".join(single))
+    found = lookup_or_split(lex, single)
     return [(0, len(word), sn, "repeat") for _, _, sn, _ in found[:1]] if found else []
 
 
@@ -147,18 +175,12 @@ def respelled(lex: Lexicon, word: str) -> Found:
     """A word of letters the lexicon does not know, found as a common respelling
     (``phonetic``), without its vowels (``vowels``) or backwards (``reversed``)."""
     n = len(word)
-    if n < 2 or not word.isalpha():
+    if n < 2 or not (word.isalpha() or latin_letters(word)):
         return []
-    if vowelless(word) and word not in lex.hints and word not in lex.numbers:
-        for key in consonants(word):
-            senses = lex.consonant_keys.get(key)
-            if senses is not None:
-                return [(0, n, senses, "vowels")]
-        for key in consonants(word):  # a stem and up to two more consonants
-            for k in range(len(key), max(2, len(key) - 2) - 1, -1):
-                senses = lex.consonant_stems.get(key[:k])
-                if senses is not None and k >= 3:
-                    return [(0, n, senses, "vowels")]
+    if vowelless(word) and word not in lex.function_words and word not in lex.numbers:
+        typed = _without_vowels(lex, word)
+        if typed:
+            return [(0, n, typed, "vowels")]
     if word in lex.vocab:
         return []
     senses = lex.respelled.get(word)
@@ -172,6 +194,23 @@ def respelled(lex: Lexicon, word: str) -> Found:
             if chosen:
                 return [(0, n, chosen, "reversed")]
     return []
+
+
+def _without_vowels(lex: Lexicon, word: str) -> list[Sense]:
+    """The senses of every entry ``word`` may be typed without its vowels: whole entries,
+    then stems with up to two more consonants (the text's language picks among them
+    later: ``kndrn`` is Dutch "kinderen" and German "Kindern")."""
+    found: list[Sense] = []
+    keys = dict.fromkeys(consonants(word))
+    for key in keys:
+        found.extend(lex.consonant_keys.get(key, ()))
+    for key in keys:  # a stem and up to two more consonants
+        for k in range(len(key), max(3, len(key) - 2) - 1, -1):
+            senses = lex.consonant_stems.get(key[:k])
+            if senses is not None:
+                found.extend(senses)
+                break
+    return list(dict.fromkeys(found))
 
 
 def _clitics(lex: Lexicon, word: str) -> Found:

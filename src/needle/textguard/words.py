@@ -15,8 +15,9 @@ possible; it serves long glued words here and fragments joined by
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from needle.textguard.normalize import canonical, fold_leet, squeeze
+from needle.textguard.normalize import canonical, fold_leet, skeleton, squeeze, unrepeated
 from needle.textguard.respell import vowelless
 from needle.textguard.terms import Lexicon, Sense
 from needle.textguard.tokens import DIGIT, HAS_LETTER
@@ -31,7 +32,17 @@ from needle.textguard.variants import (
     variants,
 )
 
-__all__ = ["LOOSE_MIN", "WORD_CACHE_SIZE", "Word", "loose_cuts", "segment", "starts_word", "word"]
+__all__ = [
+    "LOOSE_MIN",
+    "WORD_CACHE_SIZE",
+    "Word",
+    "is_syllabic",
+    "letters_only",
+    "loose_cuts",
+    "segment",
+    "starts_word",
+    "word",
+]
 
 #: a glued word this long is also cut around words the lexicon does not know
 #: (:func:`loose_cuts`: ``kidsatthebeach``)
@@ -42,6 +53,10 @@ LOOSE_MIN = 7
 LOOSE_ALONE = 5
 #: letters a piece the lexicon does not know needs to count as a word of its own
 LOOSE_UNKNOWN = 4
+#: letters of an ending a stem may have when a glued word is segmented: at its end, and
+#: before another word
+STEM_ENDING = 4
+MID_ENDING = 3
 #: what one more piece costs, in unknown letters, when a glued word is cut loosely
 LOOSE_PIECE = 2
 #: words whose analysis is memoised; the cache is dropped when it grows past this
@@ -56,6 +71,7 @@ class Word:
     __slots__ = (
         "age_start",
         "backwards",
+        "backwards_sensitive",
         "can_start",
         "compound",
         "glued",
@@ -66,8 +82,10 @@ class Word:
         "neg_before",
         "person",
         "phrases",
+        "reversal",
         "senses",
         "standard",
+        "standard_evasion",
         "unknown",
         "variants",
     )
@@ -78,8 +96,7 @@ class Word:
         self.neg_before = lex.negate_before.get(w)
         self.neg_after = lex.negate_after.get(w)
         self.phrases = _phrases_of(lex, w)
-        # letters only; in Indic scripts vowel signs are marks, not letters, but no digit
-        alpha = w.isalpha() or (not w.isascii() and DIGIT.search(w) is None)
+        alpha = letters_only(w)
         self.known = alpha and _known(lex, w)
         # could this word be the first half of a word split in two ("nu" of "nude")?
         self.can_start = alpha and (w in lex.vocab_prefixes or w in lex.vocab)
@@ -95,7 +112,7 @@ class Word:
         if self.senses is None and self.hint is None and not w.isdigit():
             self.variants = respelled(lex, w) if plain else variants(lex, w)
         self.compound: list[tuple[int, int]] | None = None
-        syllabic = "\uac00" <= w[0] <= "\ud7af"  # Hangul: a character is a syllable
+        syllabic = is_syllabic(w[0])
         if (
             alpha
             and len(w) <= MAX_VARIANT_LEN
@@ -118,16 +135,40 @@ class Word:
             and self.senses is None
         ):
             self.glued = _glued_cuts(lex, w)
-        #: the word read backwards, when it is unknown and that is a word the lexicon knows
-        #: ("dlihc", "raey"); used when a text has words written backwards (``reversed``)
-        self.backwards: str | None = None
-        if self.unknown and not self.senses and len(w) >= 2:
-            back = w[::-1]
-            if back in lex.vocab or lex.lookup(back) is not None:
-                self.backwards = back
-        #: the standard spelling of a respelled English word of a phrase ("clothez" of
-        #: "no clothes", "mol" of "naked mole rat"), read so by the detector
-        self.standard: str | None = lex.respelled_words.get(w) if self.unknown else None
+        #: the word read backwards, when that is a word the lexicon knows and the word has
+        #: no sense of its own ("dlihc", "raey", "on"; an apostrophe stays where it is:
+        #: "gnalay'hco"); ``backwards`` only for a word the lexicon does not know, which
+        #: alone tells that a text is written backwards (``reversed``)
+        self.reversal: str | None = None
+        if alpha and not self.senses and len(w) >= 2:
+            self.reversal = _reversal(lex, w, self.unknown)
+        self.backwards: str | None = self.reversal if self.unknown else None
+        #: ... and that word is evidence ("dlihc"; "dnik": Afrikaans "kind" in its language;
+        #: "iág": a word of the Vietnamese phrase "bé gái")
+        self.backwards_sensitive = self.backwards is not None and (
+            self.backwards in lex.sensitive_phrase_words
+            or any(x.category in _EVIDENCE for x in lex.lookup(self.backwards) or ())
+        )
+        #: the standard spelling of a word the lexicon knows only so, read so by the
+        #: detector (then phrases and units apply): a respelled English word of a phrase
+        #: ("clothez" of "no clothes", "mol" of "naked mole rat"), a word with a letter
+        #: or syllable typed more than once ("meiin", "ਨਿੱਕਾਕਾਕਾ", "वर्षांषांचा")
+        self.standard: str | None = None
+        self.standard_evasion = ""
+        if self.unknown or (self.senses is not None and w not in lex.exact and _stretched(w)):
+            self.standard = lex.respelled_words.get(w)
+            self.standard_evasion = "phonetic"
+            if self.standard is None and all(v[3] == "repeat" for v in self.variants):
+                # not a word found otherwise: "noode" is "nude", not "node"
+                self.standard = _unstretched(lex, w)
+                self.standard_evasion = "repeat"
+            if self.standard is None and not w.isascii():
+                # a word of a phrase in look-alike letters ("sех" of the Icelandic "sex
+                # börn", six children): read in Latin letters, the phrase applies
+                skel = skeleton(w)
+                if skel is not None and skel != w and skel in lex.phrase_words:
+                    self.standard = skel
+                    self.standard_evasion = "homoglyph"
         #: an age in words may start here: a number word ("twelve"), a number word with a
         #: unit glued to it ("zwölfjährige"), the first word of a unit before one ("aged")
         self.age_start = w in lex.numbers or w in lex.before_firsts or _glued_number(lex, w)
@@ -140,6 +181,75 @@ class Word:
             and self.phrases is None
             and not self.variants
         )
+
+
+_EVIDENCE = frozenset({"sexual", "minor", "sexual_minors"})
+
+
+def _reversal(lex: Lexicon, w: str, unknown: bool) -> str | None:
+    """``w`` read backwards, if that is a word the lexicon knows (for a word it knows
+    itself, one of its vocabulary: "on" is "no")."""
+    back = w[::-1]
+    if back in lex.vocab or (unknown and lex.lookup(back) is not None):
+        return back
+    if "'" in w:
+        back = "'".join(part[::-1] for part in w.split("'"))
+        if back in lex.vocab or (unknown and lex.lookup(back) is not None):
+            return back
+    return None
+
+
+def _stretched(w: str) -> bool:
+    """Does a syllable of ``w`` repeat three times or more? (A word may double one:
+    Telugu "పిల్లల".)"""
+    return not w.isascii() and _repeats(w) >= 3
+
+
+def _repeats(w: str) -> int:
+    """The longest run of one syllable (a letter and its marks) in ``w``."""
+    best = run = 0
+    prev = ""
+    syllable = ""
+    for c in w + " ":
+        if syllable and unicodedata.category(c)[0] == "M":
+            syllable += c
+            continue
+        if syllable:
+            run = run + 1 if syllable == prev else 1
+            best = max(best, run)
+            prev = syllable
+        syllable = c
+    return best
+
+
+def _unstretched(lex: Lexicon, w: str) -> str | None:
+    """``w`` with a letter or a syllable typed more than once made single, when that is a
+    word the lexicon knows (``meiin`` -> ``mein``, ``ਨਿੱਕਾਕਾਕਾ`` -> ``ਨਿੱਕਾ``)."""
+    found = squeeze(w) if DOUBLE.search(w) is not None else None
+    if found is not None and found != w and found in lex.vocab:
+        return found
+    if not w.isascii():
+        single = unrepeated(w)
+        if single != w and (single in lex.vocab or lex.lookup(single) is not None):
+            return single
+    return None
+
+
+def is_syllabic(c: str) -> bool:
+    """Is ``c`` a syllable of its own (Hangul, Ethiopic): words there are two or three
+    characters long, as long as a glued word's pieces may be."""
+    return "\uac00" <= c <= "\ud7af" or "\u1200" <= c <= "\u137f"
+
+
+def letters_only(w: str) -> bool:
+    """Is word token ``w`` letters only? An apostrophe inside is a letter (Uzbek
+    "yalang'och"); in Indic scripts vowel signs are marks, not letters (``isalpha`` is
+    false), but no digit."""
+    return (
+        w.isalpha()
+        or (not w.isascii() and DIGIT.search(w) is None)
+        or ("'" in w[1:-1] and w.replace("'", "").isalpha())
+    )
 
 
 def word(lex: Lexicon, w: str) -> Word:
@@ -186,8 +296,10 @@ def _compound_cuts(lex: Lexicon, w: str) -> list[tuple[int, int]] | None:
     senses = lex.exact.get(w)
     if senses is None:
         senses = lex.stem(w)
-        rest = 2 if "\uac00" <= w[0] <= "\ud7af" else 4  # a Hangul syllable holds more
+        rest = 2 if is_syllabic(w[0]) else 4  # a syllable holds more than a letter
         stem_rest = senses is not None and _stem_length(lex, w) <= len(w) - rest
+    if DOUBLE.search(w) is not None and squeeze(w) in lex.vocab:
+        return None  # a word stretched ("uumar"), not two
     if (senses is None and undoubled(lex, w) is None) or stem_rest:
         pieces = segment(lex, w)
         if pieces is not None and len(pieces) > 1 and _meaningful(lex, w, pieces):
@@ -223,11 +335,19 @@ def _glued_cuts(lex: Lexicon, w: str) -> list[tuple[int, int]] | None:
             cuts += [(base, base + len(unit)), (base + len(unit), len(w))]
         else:
             cuts.append((base, len(w)))
+    # a piece glued of words itself ("nudegirl12yo"): cut too
+    refined: list[tuple[int, int]] = []
+    for a, z in cuts:
+        inner = word(lex, w[a:z]).compound if w[a:z].isalpha() else None
+        if inner:
+            refined.extend((a + x, a + y) for x, y in inner)
+        else:
+            refined.append((a, z))
     # worth cutting only if a piece means something: "naked12yo" yes, "8k" and "v2" no
     useful = any(
-        lex.lookup(w[a:z]) is not None or w[a:z] in lex.unit_first for a, z in cuts if z - a >= 2
+        lex.lookup(w[a:z]) is not None or w[a:z] in lex.unit_first for a, z in refined if z - a >= 2
     )
-    return cuts if useful else None
+    return refined if useful else None
 
 
 def segment(
@@ -238,8 +358,10 @@ def segment(
     ``keep`` are offsets where an original token starts: the original tokens are pieces too,
     and among cuts with equally few pieces the one that keeps most original boundaries wins
     ("and a naked" stays as it is rather than becoming "and anak ed"). A single ``a`` or
-    ``i`` is a piece ("ofaminor"), and a final piece may be a stem with a short ending
-    (``pornosu``, ``девочка``). ``None`` when no cut covers the whole word.
+    ``i`` is a piece ("ofaminor"), as is a function word of one letter (``z`` + ``otroki``);
+    a final piece may be a stem with a short ending (``pornosu``, ``девочка``), one inside
+    a stem with a shorter one (``nackten`` + ``kindern``). ``None`` when no cut covers the
+    whole word.
     """
     n = len(word)
     vocab = lex.vocab
@@ -249,7 +371,9 @@ def segment(
         bounds = sorted(keep | {n})
         nxt = {b: bounds[k + 1] for k, b in enumerate(bounds[:-1])}
     edges = keep | {n}
-    hints = lex.hints
+    hints = lex.function_words
+    # an ending this long is a word of its own (a Hangul syllable holds more)
+    word_letters = 2 if is_syllabic(word[0]) else 3
     # (pieces, new boundaries, scraps: pieces of two letters that are no function word,
     # end of the first piece): "a" + "naked" rather than "anak" + "ed"
     memo: dict[int, tuple[int, int, int, int] | None] = {n: (0, 0, 0, n)}
@@ -266,13 +390,13 @@ def segment(
         ]
         if p in nxt:
             candidates.append(nxt[p])
-        if word[p] in "ai" and p + 1 < n:
-            candidates.append(p + 1)
+        if p + 1 < n and (word[p] in "ai" or word[p] in hints):
+            candidates.append(p + 1)  # "a", "i", or a one-letter word ("z" + "otroki")
         for q in candidates:
             rest = best(q)
             if rest is None:
                 continue
-            scrap = q - p == 2 and word[p:q] not in hints
+            scrap = (q - p == 2 and word[p:q] not in hints) or (q - p == 1 and word[p] not in "ai")
             cost = (
                 rest[0] + 1,
                 rest[1] + (0 if (p in keep and q in edges) else 1),
@@ -283,13 +407,38 @@ def segment(
                 choice = cost
         for length in lex.stem_lengths.get(word[p : p + 2], ()):
             end = p + length
-            if end <= n and n - end <= 4 and word[p:end] in lex.stems and end not in keep:
+            if end > n or word[p:end] not in lex.stems:
+                continue
+            if (
+                n - end <= STEM_ENDING
+                and end not in keep
+                and not any(word[k:] in vocab for k in range(end, n - word_letters + 1))
+            ):
                 # a stem and its ending, to the end of the word ("ki" + "ndern": kinder*);
-                # not a whole word after the stem ("naakt" + "kind")
+                # not one that ends with a whole word ("naakt" + "kind", "알몸" + "아이",
+                # "ಬೆತ್ತಲ" + "ೆ" + "ಮಗು")
                 cost = (1, 0 if p in keep else 1, 0, n)
                 if choice is None or cost[:3] < choice[:3]:
                     choice = cost
-                break
+            # a stem and a short ending before another word, in languages that glue
+            # endings to stems ("nackten" + "kindern", "നഗ്നയായ" + "കുട്ടി"): a scrap
+            for q in range(end + 1, min(n, end + MID_ENDING + 1)):
+                if (q - end >= 2 and word[end:q] in hints) or (
+                    q - end >= word_letters and word[end:q] in vocab
+                ):
+                    continue  # a word of its own: "porno" + "med" + "barn"
+                rest = best(q)
+                if rest is None:
+                    continue
+                cost = (
+                    rest[0] + 1,
+                    rest[1] + (0 if (p in keep and q in edges) else 1),
+                    rest[2] + 1,
+                    q,
+                )
+                if choice is None or cost[:3] < choice[:3]:
+                    choice = cost
+            break
         memo[p] = choice
         return choice
 
@@ -312,7 +461,7 @@ def loose_cuts(lex: Lexicon, word: str) -> list[tuple[int, int]] | None:
     next to unknown stretches that are words of their own (:data:`LOOSE_UNKNOWN` letters).
     ``kidsatthebeach`` -> kids, at, the, beach; ``nudeln`` stays whole."""
     n = len(word)
-    vocab, lengths, hints = lex.vocab, lex.vocab_lengths, lex.hints
+    vocab, lengths, hints = lex.vocab, lex.vocab_lengths, lex.function_words
     # best[p]: (cost, end of the first piece, whether it is known) for word[p:]; the cost is
     # the unknown letters plus LOOSE_PIECE per piece, so that an unknown stretch is not cut
     # into scraps that happen to be words somewhere ("beach" is not "be" + "ach")
@@ -333,7 +482,9 @@ def loose_cuts(lex: Lexicon, word: str) -> list[tuple[int, int]] | None:
         for q in ends:
             rest = best[q]
             if rest is not None:
-                cand = (rest[0] + LOOSE_PIECE, q, True)
+                # a function word of two letters costs one more: on a tie, an unknown
+                # stretch keeps it ("papludimyje" is not "pa" + "pludimy" + "je")
+                cand = (rest[0] + LOOSE_PIECE + (q - p <= 2), q, True)
                 choice = cand if choice is None or cand < choice else choice
         for q in range(p + 1, n + 1):
             rest = best[q]
@@ -366,7 +517,8 @@ def loose_cuts(lex: Lexicon, word: str) -> list[tuple[int, int]] | None:
         # a long sensitive piece at one end of the word, or beside a known word, next to one
         # stretch the lexicon does not know ("involvingchildren"), not inside one
         # ("schilderij" holds "child")
-        if b - a >= LOOSE_ALONE and len(unknown) == 1 and unknown[0] >= LOOSE_UNKNOWN:
+        alone = LOOSE_ALONE if word[a:b].isascii() else LOOSE_ALONE - 1  # "नग्न": 4 marks
+        if b - a >= alone and len(unknown) == 1 and unknown[0] >= LOOSE_UNKNOWN:
             return cuts
     return None
 
@@ -374,7 +526,7 @@ def loose_cuts(lex: Lexicon, word: str) -> list[tuple[int, int]] | None:
 def _known(lex: Lexicon, word: str) -> bool:
     """A word that is certainly a word: a hint, a word of an entry or unit, or an entry that
     is not only contextual."""
-    if word in lex.hints or (word in lex.vocab and word not in lex.exact):
+    if word in lex.function_words or (word in lex.vocab and word not in lex.exact):
         return True
     senses = lex.lookup(word) or undoubled(lex, word)
     return senses is not None and any(not s.contextual for s in senses)
@@ -382,25 +534,44 @@ def _known(lex: Lexicon, word: str) -> bool:
 
 def _meaningful(lex: Lexicon, word: str, pieces: list[tuple[int, int]]) -> bool:
     """Is a cut of one long word believable? Every piece has 3+ letters (or is a short
-    function word, or a lone "a"/"i"), and a piece is a real lexicon word of some weight, or
-    the pieces are all longer words the lexicon uses ("traitrantruong"). Function words of
-    many languages can cut almost anything ("trending" -> tre, nd, i, ng)."""
-    for a, b in pieces:
-        piece = word[a:b]
+    function word, a lone "a"/"i", or a word of a phrase next to the phrase's other word:
+    Vietnamese "trẻ" + "em"), and a piece is a real lexicon word of some weight, a number
+    word or an age unit, or two pieces are words of one phrase, or the pieces are all
+    longer words the lexicon uses ("traitrantruong"). Function words of many languages can
+    cut almost anything ("trending" -> tre, nd, i, ng)."""
+    texts = [word[a:b] for a, b in pieces]
+    paired = [
+        k
+        for k in range(len(texts) - 1)
+        if (texts[k], texts[k + 1]) in lex.phrase_pairs  # "bila" + "nguo", "mole" + "rat"
+    ]
+    in_phrase = {k for k in paired} | {k + 1 for k in paired}
+    for k, piece in enumerate(texts):
         shortest = 3 if piece.isascii() else 2  # two Hangul syllables are a word
-        if b - a < shortest and piece not in lex.hints and piece not in ("a", "i"):
+        if (
+            len(piece) < shortest
+            and piece not in lex.function_words
+            and piece not in ("a", "i")
+            and k not in in_phrase
+        ):
             return False
+    if paired and all(k in in_phrase or len(t) >= 3 for k, t in enumerate(texts)):
+        return True  # a phrase glued ("ấu" + "dâm"): its words are of its language
     if not _glued_hints_agree(lex, word, pieces):
         return False
-    for a, b in pieces:
-        if b - a < 3:
+    if paired:
+        return True
+    for piece in texts:
+        if len(piece) < (3 if piece.isascii() else 2):
             continue
-        senses = lex.lookup(word[a:b])
+        senses = lex.lookup(piece)
         if senses and any(not x.contextual and x.category != "benign" for x in senses):
             return True
+        if len(piece) >= 4 and (piece in lex.numbers or piece in lex.age_vocab):
+            return True  # "dvanadeset", "tahun", "miaka"
     return (
         all(b - a >= 3 for a, b in pieces)
-        and sum(word[a:b] not in lex.hints for a, b in pieces) >= 2
+        and sum(word[a:b] not in lex.function_words for a, b in pieces) >= 2
     )
 
 
@@ -410,15 +581,26 @@ def _glued_hints_agree(lex: Lexicon, word: str, pieces: list[tuple[int, int]]) -
     "les")."""
     for k, (a, b) in enumerate(pieces):
         piece = word[a:b]
-        hint = lex.hints.get(piece)
-        if hint is None or b - a > 3:
+        hint = lex.function_words.get(piece)
+        if hint is None or b - a > 3 or piece in ("a", "i"):  # words of too many languages
             continue
+        if k > 0 and lex.stem(word[pieces[k - 1][0] : b]) is not None:
+            continue  # the ending of the stem before it ("nackt" + "en")
         for j in (k - 1, k + 1):
             if 0 <= j < len(pieces):
-                senses = lex.lookup(word[pieces[j][0] : pieces[j][1]])
-                if senses and hint.isdisjoint(s.language for s in senses):
+                codes = _languages(lex, word[pieces[j][0] : pieces[j][1]])
+                if codes and hint.isdisjoint(codes):
                     return False
     return True
+
+
+def _languages(lex: Lexicon, piece: str) -> set[str]:
+    """The languages whose entries (whole words or stems) ``piece`` is."""
+    codes = {s.language for s in lex.exact.get(piece, ())}
+    stem = lex.stem(piece)
+    if stem is not None:
+        codes.update(s.language for s in stem)
+    return codes
 
 
 def _stem_match(lex: Lexicon, word: str) -> int:
