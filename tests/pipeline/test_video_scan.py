@@ -289,3 +289,28 @@ def test_bank_add_a_video_then_scan_finds_its_clip_end_to_end(
     assert found["query_match_threshold"] == 60.0
     assert 40 <= found["compared_range"][0] <= 41.5
     assert record["video"]["codec"] == "h264" and len(record["video"]["vpdq"]) == 10
+
+
+def test_a_generator_named_in_the_container_tags_is_provenance(tmp_path: Path) -> None:
+    import av
+
+    from needle.provenance.video import tag_findings
+
+    path = tmp_path / "made.mp4"
+    with av.open(str(path), "w", format="mp4") as container:
+        container.metadata["comment"] = "made with Stable Diffusion"
+        stream = container.add_stream("libx264", rate=5)
+        stream.width, stream.height = 64, 48
+        stream.pix_fmt = "yuv420p"
+        for n in range(10):
+            picture = av.VideoFrame.from_ndarray(scene(7, n, (64, 48)), format="rgb24")
+            for packet in stream.encode(picture):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    options = ScanOptions(provenance=True)
+    record = compute_file(Item(str(path), path.stat().st_size, fs_path=str(path)), options)
+    assert record.provenance is not None
+    (finding,) = [g for g in record.provenance.to_dict()["evidence"] if "Stable" in str(g)]
+    assert "container tag 'comment'" in str(finding)
+    assert tag_findings({"stream:handler_name": "VideoHandler", "title": "holiday"}) == []

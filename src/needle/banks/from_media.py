@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from needle.banks.model import META_REGION, META_SOURCE_FILE, META_SOURCE_SHA256, BankEntry
 from needle.errors import MediaError, MediaTooLarge
 from needle.media import DEFAULT_LIMITS, Limits, decode_image
-from needle.media.reading import open_regular, read_regular
+from needle.media.reading import open_regular, read_chunks, read_regular
 from needle.media.video import SNIFF_BYTES, is_video
 from needle.signals import compute_signals
 from needle.signals.pdq import PDQ_QUALITY_FLOOR
@@ -202,10 +202,6 @@ def entries_from_video(
 def _sha256(path: str | os.PathLike[str]) -> str:
     """The sha256 of a file's bytes, read in chunks (a video is never read whole)."""
     digest = hashlib.sha256()
-    with open_regular(os.fspath(path)) as handle:
-        try:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-        except OSError as exc:
-            raise MediaError(f"cannot read: {exc.strerror or exc}") from None
+    for chunk in read_chunks(os.fspath(path)):
+        digest.update(chunk)
     return digest.hexdigest()

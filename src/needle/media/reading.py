@@ -15,6 +15,7 @@ import errno
 import io
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -37,6 +38,7 @@ __all__ = [
     "describe_mode",
     "not_regular",
     "open_regular",
+    "read_chunks",
     "read_regular",
     "read_step",
 ]
@@ -85,6 +87,17 @@ def open_regular(path: str) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def read_chunks(path: str, size: int = 1 << 20) -> Iterator[bytes]:
+    """The bytes of the regular file at ``path``, ``size`` at a time: a file of any length (a
+    video) is streamed through a digest, never held whole; a read error is a ``MediaError``."""
+    with open_regular(path) as handle:
+        try:
+            while chunk := handle.read(size):
+                yield chunk
+        except OSError as exc:
+            raise MediaError(f"cannot read: {exc.strerror or exc}") from None
 
 
 def read_regular(path: str, limits: Limits) -> bytes:

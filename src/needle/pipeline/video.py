@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from needle.classify.frames import FramePicker, classify_frames
 from needle.errors import MediaError, OptionalDependencyError
 from needle.media import Item
-from needle.media.reading import open_regular
+from needle.media.reading import read_chunks
 from needle.signals import Signal
 from needle.store.record import FileRecord
 
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 
 __all__ = ["compute_video"]
 
-_CHUNK = 1 << 20
 _DIGESTS = ("md5", "sha1", "sha256")
 
 
@@ -127,9 +126,7 @@ def _chunks(source: VideoSource) -> Iterator[bytes]:
     if isinstance(source, bytes):
         yield source
         return
-    with open_regular(os.fspath(source)) as handle:
-        while chunk := handle.read(_CHUNK):
-            yield chunk
+    yield from read_chunks(os.fspath(source))
 
 
 def _hash(

@@ -24,7 +24,8 @@ from collections.abc import Mapping
 
 from needle.errors import MediaError
 from needle.media.video import VideoSource, sniff_video
-from needle.provenance.generators.software import match_name
+from needle.provenance.generators.base import TextSource
+from needle.provenance.generators.software import name_findings
 from needle.provenance.model import C2paInfo, GeneratorFinding, ProvenanceResult
 
 __all__ = ["examine_video", "tag_findings"]
@@ -66,28 +67,12 @@ def examine_video(
 
 def tag_findings(tags: Mapping[str, str]) -> list[GeneratorFinding]:
     """Generator and editor names in software-like tags, one finding per name."""
-    findings: list[GeneratorFinding] = []
-    seen: set[str] = set()
-    for key, value in tags.items():
-        bare = key.removeprefix("stream:").lower().rsplit(".", 1)[-1]
-        if bare not in SOFTWARE_TAGS or not value.strip():
-            continue
-        matched = match_name(value)
-        if matched is None or matched[1] in seen:
-            continue
-        kind, name = matched
-        seen.add(name)
-        findings.append(
-            GeneratorFinding(
-                generator=name,
-                field=f"container tag {key!r}",
-                strength="moderate" if kind == "generator" else "weak",
-                kind="software",
-                indicates="ai" if kind == "generator" else "edited",
-                note=f"value {value.strip()[:200]!r}",
-            )
-        )
-    return findings
+    candidates = [
+        TextSource(value[:200], f"container tag {key!r}")
+        for key, value in tags.items()
+        if key.removeprefix("stream:").lower().rsplit(".", 1)[-1] in SOFTWARE_TAGS and value.strip()
+    ]
+    return name_findings(candidates)
 
 
 def _kind(source: VideoSource) -> str | None:

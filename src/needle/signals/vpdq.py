@@ -43,10 +43,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from needle.errors import MediaError, SignalFormatError
+from needle.errors import SignalFormatError
 from needle.jsonvalue import JSONObject, JSONValue
 from needle.media.limits import DEFAULT_LIMITS, Limits
-from needle.media.reading import open_regular
+from needle.media.reading import read_chunks
 from needle.media.video import DecodedFrame, VideoInfo, VideoSource, open_video
 from needle.signals.pdq import pdq_hash_pixels
 
@@ -65,7 +65,6 @@ VPDQ_SECONDS_PER_HASH = 1.0  # vpdq python/vpdq.pyx computeHash: seconds_per_has
 VPDQ_TIMESTAMP_DECIMALS = 3  # vpdq cpp/io/vpdqio.cpp: TIMESTAMP_OUTPUT_PRECISION = 3
 
 _PDQ_HEX = 64
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -208,12 +207,8 @@ def video_md5(source: VideoSource) -> str:
     if isinstance(source, bytes):
         digest.update(source)
         return digest.hexdigest()
-    with open_regular(os.fspath(source)) as handle:
-        try:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-        except OSError as exc:
-            raise MediaError(f"cannot read: {exc.strerror or exc}") from None
+    for chunk in read_chunks(os.fspath(source)):
+        digest.update(chunk)
     return digest.hexdigest()
 
 

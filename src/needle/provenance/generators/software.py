@@ -18,7 +18,7 @@ from functools import cache
 from needle.provenance.generators.base import Sources, TextSource
 from needle.provenance.model import GeneratorFinding
 
-__all__ = ["EDITORS", "GENERATORS", "SoftwareNames", "match_name"]
+__all__ = ["EDITORS", "GENERATORS", "SoftwareNames", "match_name", "name_findings"]
 
 #: substring (lower case) -> generator name
 GENERATORS: dict[str, str] = {
@@ -113,22 +113,28 @@ class SoftwareNames:
                 candidates.append(TextSource(sources.xmp.creator_tool[:200], "XMP CreatorTool"))
             if sources.xmp.credit:
                 candidates.append(TextSource(sources.xmp.credit[:200], "XMP photoshop:Credit"))
-        findings: list[GeneratorFinding] = []
-        seen: set[str] = set()
-        for candidate in candidates:
-            matched = match_name(candidate.text)
-            if matched is None or matched[1] in seen:
-                continue
-            kind, name = matched
-            seen.add(name)
-            findings.append(
-                GeneratorFinding(
-                    generator=name,
-                    field=candidate.field,
-                    strength="moderate" if kind == "generator" else "weak",
-                    kind="software",
-                    indicates="ai" if kind == "generator" else "edited",
-                    note=f"value {candidate.text.strip()!r}",
-                )
+        return name_findings(candidates)
+
+
+def name_findings(candidates: list[TextSource]) -> list[GeneratorFinding]:
+    """One finding per generator or editor named in ``candidates`` (the first field naming
+    it): ``moderate`` evidence of AI for a generator, ``weak`` of editing for an editor."""
+    findings: list[GeneratorFinding] = []
+    seen: set[str] = set()
+    for candidate in candidates:
+        matched = match_name(candidate.text)
+        if matched is None or matched[1] in seen:
+            continue
+        kind, name = matched
+        seen.add(name)
+        findings.append(
+            GeneratorFinding(
+                generator=name,
+                field=candidate.field,
+                strength="moderate" if kind == "generator" else "weak",
+                kind="software",
+                indicates="ai" if kind == "generator" else "edited",
+                note=f"value {candidate.text.strip()!r}",
             )
-        return findings
+        )
+    return findings
