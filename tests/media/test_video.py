@@ -272,3 +272,23 @@ def test_video_source_passes_unreadable_items_on() -> None:
     assert video_source(broken) == (broken, None)
     missing = Item("missing.mp4", 10, fs_path="/nonexistent/missing.mp4")
     assert video_source(missing) == (missing, None)
+
+
+def test_a_file_cut_inside_a_frame_is_truncated_even_when_ffmpeg_decodes_the_rest(
+    tmp_path: Path,
+) -> None:
+    """FFmpeg may make a frame of a packet cut short, without an error: the demuxer's flag
+    on the last packet says the file ends inside it."""
+    import io
+
+    import av
+
+    whole = make_video(frames=30, path=tmp_path / "fast.mp4", options={"movflags": "faststart"})
+    with av.open(io.BytesIO(whole), format="mov") as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    pos, size = packets[len(packets) // 2]
+    cut = whole[: pos + size // 2]
+    with pytest.raises(CorruptMedia, match="damaged or truncated"), open_video(cut) as reader:
+        list(reader.frames())
+    with open_video(whole) as reader:
+        assert len(list(reader.frames())) == 30

@@ -454,10 +454,15 @@ class VideoReader:
         """Frames in decoder order, of the packets ``plan`` has decoded (every one without a
         plan; the numbers of the others checked against the limits), FFmpeg's failures
         turned into ``MediaError``; the clock is also read before each packet, so packets
-        that decode to no frame are timed too."""
+        that decode to no frame are timed too. A file whose last packet the demuxer read
+        short (``is_corrupt``: the file ends inside it) is truncated, even where FFmpeg made
+        a frame of the part it had."""
+        cut_off = False  # the last packet read came short: the file ends inside it
         try:
             for packet in self._container.demux(self._stream):
                 self._in_time(deadline, self.frame_count)
+                if packet.size:
+                    cut_off = bool(packet.is_corrupt)
                 if plan is None:
                     yield from packet.decode()
                     continue
@@ -470,6 +475,10 @@ class VideoReader:
             raise MediaTooLarge("not enough memory to decode this video") from None
         except (ValueError, IndexError, OSError, RuntimeError) as exc:
             raise CorruptMedia(f"the video is damaged or truncated: {_reason(exc)}") from None
+        if cut_off:  # the decoder may make a frame of what there was, without an error
+            raise CorruptMedia(
+                "the video is damaged or truncated: the file ends inside its last frame"
+            )
 
     def _in_time(self, deadline: float, frames: int) -> None:
         if self._clock() > deadline:
