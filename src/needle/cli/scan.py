@@ -290,6 +290,7 @@ def _print_findings(store: Store, result: ScanResult) -> None:
     unsupported = result.summary.errors_by_reason.get("unsupported", 0)
     if unsupported:
         console.print(
-            f"{unsupported} files are not images needle decodes (text, video, ...); "
+            f"{unsupported} files are neither images nor videos needle decodes (text, audio, "
+            "documents ...); "
             "they are recorded with their hashes (see --jsonl)."
         )
