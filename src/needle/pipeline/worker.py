@@ -32,10 +32,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from needle.errors import MediaError
+from needle.errors import MediaError, MediaTooLarge
 from needle.jsonvalue import JSONObject
 from needle.media import DEFAULT_LIMITS, DecodedImage, Item, Limits, decode_image
-from needle.media.video import video_source
+from needle.media.video import SNIFF_BYTES, VideoSource, is_video, video_source
 from needle.signals import Signal, compute_signals
 from needle.signals.pdq import PDQ_DRAFT_SIZE
 from needle.store.record import FileRecord, GuardFinding
@@ -169,7 +169,14 @@ def compute_file(item: Item, options: ScanOptions | None = None) -> FileRecord:
     """Read, hash, decode and examine one item. Never raises for bad input: the record says why."""
     options = options or ScanOptions()
     clock = _Clock()
-    item, video = video_source(item, options.limits)
+    data = _read(item, options)
+    # a video is told by its first bytes: from the bytes read for an image, or, for a file too
+    # large to read whole (a video is streamed from disk), from its first bytes on disk
+    video: VideoSource | None = None
+    if isinstance(data, bytes):
+        video = data if is_video(data[:SNIFF_BYTES]) else None
+    elif data[1] == MediaTooLarge.reason and item.fs_path is not None:
+        item, video = video_source(item, options.limits)
     if video is not None:
         from needle.pipeline.video import compute_video
 
@@ -182,7 +189,6 @@ def compute_file(item: Item, options: ScanOptions | None = None) -> FileRecord:
     image: DecodedImage | None = None
     classifications: tuple[Classification, ...] = ()
     provenance: ProvenanceResult | None = None
-    data = _read(item, options)
     clock.lap("read")
     if isinstance(data, tuple):
         error = data
